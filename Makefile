@@ -1,0 +1,32 @@
+# Two commands do all set-up on a fresh machine (Python >= 3.11 and make required):
+#   make plan    evaluate the dev stack under Pulumi mocks and write build/plan/dev/plan.json
+#   make test    run the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+STACK ?= dev
+
+.PHONY: plan test lint check clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --editable .
+	touch $@
+
+plan: $(STAMP)
+	$(BIN)/python -m genesys_identity plan --stack $(STACK)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+check: test lint
+
+clean:
+	rm -rf build $(VENV)

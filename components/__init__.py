@@ -1,0 +1,1 @@
+"""Pulumi components: one ComponentResource per module, shape ``(name, args, opts=None)``."""

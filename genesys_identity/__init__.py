@@ -1,0 +1,1 @@
+"""Infrastructure-as-code generator: one customer identity across Genesys Cloud web messaging and SMS."""

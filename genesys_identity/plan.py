@@ -1,0 +1,206 @@
+"""The offline plan: run the real program under Pulumi's mocks and write every resource it declares.
+
+No Pulumi CLI, credentials or network. The result is canonical JSON (sorted keys and resources, secrets
+masked, no timestamps or random ids), so the same tree gives the same bytes and a reviewer can diff two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import runpy
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from genesys_identity.errors import GenesysIdentityError
+from genesys_identity.genesys.binding import (
+    BRIDGE_PLUGIN,
+    BRIDGE_PLUGIN_VERSION,
+    PROVIDER_VERSION,
+    read_only_outputs,
+)
+from genesys_identity.settings import KEYS
+from genesys_identity.stackfile import StackFileSource
+
+MASK = "[secret]"
+PLAN_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Registration:
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    provider: str
+    dependencies: tuple[str, ...]
+    inputs: dict[str, Any]
+
+
+class PlanMocks(pulumi_mocks.Mocks):
+    """Deterministic stand-ins: ids and provider-computed attributes read as what they are."""
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        state = dict(args.inputs)
+        for name in read_only_outputs(args.typ).values():
+            state.setdefault(name, f"({name} of {args.name})")
+        return f"(id of {args.name})", state
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, keeping what a real engine would receive: parents, dependencies, secrets."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks):
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+            inputs.pop("__provider", None)  # a dynamic provider's pickled code: not reviewable, not stable
+            self.registrations.append(Registration(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                custom=bool(request.custom),
+                parent=request.parent,
+                provider=request.provider.rsplit("::", 1)[0] if request.provider else "",
+                dependencies=tuple(sorted(set(request.dependencies))),
+                inputs=inputs,
+            ))
+        return response
+
+
+def mask(value: Any) -> Any:
+    """Replace every secret value by ``[secret]`` and make the rest plain JSON."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return MASK
+        return {str(k): mask(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Plan:
+    stack: str
+    document: dict[str, Any]
+
+    def to_json(self) -> str:
+        return json.dumps(self.document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+    @property
+    def resources(self) -> list[dict[str, Any]]:
+        resources: list[dict[str, Any]] = self.document["resources"]
+        return resources
+
+
+def evaluate(root: Path, stack: str) -> Plan:
+    """Run ``root/__main__.py`` for ``stack`` under mocks; raise ``GenesysIdentityError`` on a user mistake."""
+    secret_keys = tuple(spec.key for spec in KEYS if spec.secret)
+    source = StackFileSource(root, stack, secret_keys)
+    config, secret_config_keys = source.runtime_config()
+
+    monitor = RecordingMonitor(PlanMocks())
+    pulumi.runtime.set_all_config(config, secret_config_keys)
+    pulumi.runtime.set_mocks(monitor.mocks, project=source.project, stack=stack, preview=True, monitor=monitor)
+
+    added = str(root) not in sys.path
+    if added:
+        sys.path.insert(0, str(root))
+    try:
+        _sync_await(run_pulumi_func(lambda: _run_program(root)))
+    except pulumi.RunError as error:
+        raise GenesysIdentityError(str(error)) from None
+    finally:
+        if added:
+            sys.path.remove(str(root))
+    stack_resource = pulumi.runtime.get_root_resource()
+    outputs = {
+        key: (MASK if _sync_await(output.is_secret()) else mask(_sync_await(output.future())))
+        for key, output in sorted(getattr(stack_resource, "outputs", {}).items())
+    }
+
+    names = {r.urn: r.name for r in monitor.registrations}
+    resources = [
+        {
+            "urn": r.urn,
+            "type": r.type,
+            "name": r.name,
+            "custom": r.custom,
+            "parent": names.get(r.parent, ""),
+            "provider": names.get(r.provider, r.provider),
+            "dependsOn": sorted(names.get(d, d) for d in r.dependencies),
+            "inputs": mask(r.inputs),
+        }
+        for r in sorted(monitor.registrations, key=lambda r: r.urn)
+    ]
+    settings = {
+        key: (MASK if source.is_secret(key) else _decode(source.get(key)))
+        for key in source.keys()  # noqa: SIM118 - a ConfigSource, not a dict
+    }
+    document = {
+        "format": PLAN_FORMAT,
+        "project": source.project,
+        "stack": stack,
+        "genesysProvider": {
+            "package": "genesyscloud",
+            "version": PROVIDER_VERSION,
+            "bridge": f"{BRIDGE_PLUGIN} {BRIDGE_PLUGIN_VERSION}",
+        },
+        "settings": settings,
+        "resources": resources,
+        "outputs": outputs,
+    }
+    return Plan(stack, document)
+
+
+def _run_program(root: Path) -> None:
+    runpy.run_path(str(root / "__main__.py"), run_name="__main__")
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def write(plan: Plan, out_dir: Path) -> Path:
+    """Write the plan atomically (a reader never sees half a file)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / "plan.json"
+    partial = target.with_suffix(".json.partial")
+    partial.write_text(plan.to_json(), encoding="utf-8")
+    partial.replace(target)
+    return target
+
+
+def table(plan: Plan) -> str:
+    rows = [("TYPE", "NAME", "DEPENDS ON")]
+    for resource in plan.resources:
+        rows.append((resource["type"], resource["name"], ", ".join(resource["dependsOn"]) or "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    return "\n".join(f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c}".rstrip() for a, b, c in rows)
+
+
+def digest(plan: Plan) -> str:
+    return hashlib.sha256(plan.to_json().encode()).hexdigest()[:16]

@@ -1,0 +1,42 @@
+"""The Pulumi program: from validated settings to components. No config is read here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from components.messenger import Messenger, MessengerArgs
+from genesys_identity.genesys.binding import GenesysProvider
+from genesys_identity.settings import StackSettings
+
+
+def build(settings: StackSettings) -> dict[str, pulumi.Output[Any]]:
+    """Declare the stack's resources; return the stack outputs."""
+    provider = GenesysProvider("genesyscloud", {"aws_region": settings.region})
+    genesys = pulumi.ResourceOptions(providers=[provider])
+
+    messenger = Messenger("messenger", MessengerArgs(
+        region=settings.region,
+        integration_name=settings.name("Messenger OIDC"),
+        integration_type_id=settings.oidc.integration_type_id,
+        discovery_uri=settings.oidc.discovery_uri,
+        client_id=settings.oidc.client_id,
+        client_secret=settings.oidc.client_secret,
+        refresh_token_lifetime=settings.oidc.refresh_token_lifetime,
+        configuration_name=settings.name("Messenger"),
+        deployment_name=settings.name("Web Messaging"),
+        allowed_domains=settings.allowed_domains,
+        authentication_enabled=settings.authentication_enabled,
+        external_source_name=settings.name("CRM"),
+        crm_profile_url_template=settings.crm_profile_url_template,
+        automerge_web_tracking=settings.automerge_web_tracking,
+        division_id=settings.division_id,
+    ), genesys)
+
+    return {
+        "deploymentId": messenger.deployment_id,
+        "messengerSnippet": messenger.snippet,
+        "configurationVersion": messenger.configuration_version,
+        "externalSourceId": messenger.external_source_id,
+    }

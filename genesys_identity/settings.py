@@ -1,0 +1,348 @@
+"""Stack settings: the stack's config parsed once into a validated, immutable model.
+
+Every mistake names the stack file, the key and what was expected, in one line. Components never read
+config; they receive parts of ``StackSettings``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Protocol, TypeVar
+from urllib.parse import urlsplit
+
+import phonenumbers
+
+from genesys_identity.errors import SettingsError
+from genesys_identity.genesys.schema import load as load_schema
+
+PROJECT = "genesys-identity"
+SECRET_ENV_PREFIX = "GENESYS_IDENTITY_"
+
+_DURATION = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?$")
+_HOSTNAME = re.compile(r"^(?:\*\.)?(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^localhost$")
+_PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,23}[a-z0-9]$")
+_QUEUE_NAME = re.compile(r"^[^\s](?:.{0,253}[^\s])?$")
+
+
+class Secret:
+    """A secret value: it never prints, and components hand it to Pulumi as a secret output."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('[secret]')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    integration_type_id: str
+    discovery_uri: str
+    client_id: str
+    client_secret: Secret = field(repr=False)
+    refresh_token_lifetime: timedelta
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    web: str
+    sms: str
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    project: str
+    stack: str
+    region: str
+    name_prefix: str
+    division_id: str | None
+    allowed_domains: tuple[str, ...]
+    authentication_enabled: bool
+    automerge_web_tracking: bool
+    oidc: OidcSettings
+    crm_profile_url_template: str | None
+    default_phone_region: str
+    queues: QueueSettings
+    stitching_service_url: str
+    last_agent_window: timedelta
+    web_session_timeout: timedelta
+
+    def name(self, role: str) -> str:
+        """A Genesys object name that is stable per stack: ``<prefix> <role>``."""
+        return f"{self.name_prefix} {role}"
+
+
+class ConfigSource(Protocol):
+    """Where raw config values come from: the Pulumi runtime, or a stack file read offline."""
+
+    def get(self, key: str) -> Any: ...
+
+    def is_secret(self, key: str) -> bool: ...
+
+    def keys(self) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    key: str
+    kind: str  # the expectation, in words, for messages and docs
+    required: bool = True
+    default: Any = None
+    secret: bool = False
+
+
+# The project settings, in the order Pulumi.yaml documents them.
+KEYS: tuple[KeySpec, ...] = (
+    KeySpec("region", "a Genesys Cloud region such as us-east-1"),
+    KeySpec("namePrefix", "a lower-case prefix for object names, 3-25 of a-z, 0-9, '-'"),
+    KeySpec("divisionId", "a division id (empty for the home division)", required=False),
+    KeySpec("allowedDomains", "a non-empty list of host names without scheme or path"),
+    KeySpec("authenticationEnabled", "true or false", required=False, default=True),
+    KeySpec("automergeWebTracking", "true or false", required=False, default=False),
+    KeySpec("oidcIntegrationTypeId", "the OpenID Connect Messenger Configuration integration type id"),
+    KeySpec("oidcDiscoveryUri", "an https URL of the identity provider's OpenID discovery document"),
+    KeySpec("oidcClientId", "the identity provider's client id"),
+    KeySpec("oidcClientSecret", "the identity provider's client secret", secret=True),
+    KeySpec("oidcRefreshTokenLifetime", "a duration between 15m and 90d", required=False, default="30d"),
+    KeySpec("crmProfileUrlTemplate", "an https URL template of a CRM profile page", required=False),
+    KeySpec("defaultPhoneRegion", "a two-letter phone region such as US", required=False, default="US"),
+    KeySpec("webQueue", "a queue name"),
+    KeySpec("smsQueue", "a queue name"),
+    KeySpec("stitchingServiceUrl", "an https URL of the stitching service"),
+    KeySpec("lastAgentWindow", "a positive duration such as 2h", required=False, default="2h"),
+    KeySpec("webSessionTimeout", "a positive duration such as 30m", required=False, default="30m"),
+)
+_BY_KEY = {spec.key: spec for spec in KEYS}
+
+T = TypeVar("T")
+
+
+class _Reader:
+    def __init__(self, source: ConfigSource, project: str, stack: str, environ: Mapping[str, str]):
+        self.source = source
+        self.project = project
+        self.stack = stack
+        self.environ = environ
+
+    def error(self, key: str, problem: str) -> SettingsError:
+        return SettingsError(f"Pulumi.{self.stack}.yaml: {self.project}:{key} {problem}")
+
+    def raw(self, key: str) -> Any:
+        spec = _BY_KEY[key]
+        value = self.source.get(f"{self.project}:{key}")
+        if value is None or value == "":
+            if spec.required:
+                raise self.error(key, f"is missing (expected {spec.kind})")
+            return spec.default
+        return value
+
+    def read(self, key: str, parse: Callable[[Any], T]) -> T:
+        value = self.raw(key)
+        try:
+            return parse(value)
+        except ValueError as exc:
+            expected = _BY_KEY[key].kind
+            raise self.error(key, f"must be {expected} ({exc})") from None
+
+    def secret(self, key: str) -> Secret:
+        full = f"{self.project}:{key}"
+        env_name = SECRET_ENV_PREFIX + re.sub(r"(?<!^)(?=[A-Z])", "_", key).upper()
+        value = self.source.get(full)
+        if value not in (None, ""):
+            if not self.source.is_secret(full):
+                raise self.error(key, f"is stored in plain text; run `pulumi config set --secret {key}` instead")
+            return Secret(str(value))
+        if self.environ.get(env_name):
+            return Secret(self.environ[env_name])
+        raise self.error(key, f"is missing: run `pulumi config set --secret {key}` or export {env_name}")
+
+
+# -- value parsers: raise ValueError with the reason; the reader adds key, stack and expectation ---------
+
+def parse_duration(value: Any) -> timedelta:
+    text = str(value).strip()
+    match = _DURATION.match(text)
+    if not text or not match:
+        raise ValueError(f"got {text!r}; write it like 90s, 30m, 2h or 1d12h")
+    parts = {k: int(v) for k, v in match.groupdict(default="0").items()}
+    duration = timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
+    if duration <= timedelta(0):
+        raise ValueError(f"got {text!r}, which is not positive")
+    return duration
+
+
+def parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "false"):
+        return text == "true"
+    raise ValueError(f"got {value!r}")
+
+
+def parse_https_url(value: Any) -> str:
+    text = str(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme != "https":
+        raise ValueError(f"got {text!r}, which is not https")
+    if not parts.hostname:
+        raise ValueError(f"got {text!r}, which has no host")
+    if parts.username or parts.password:
+        raise ValueError("credentials must not be embedded in the URL")
+    return text
+
+
+def parse_domains(value: Any) -> tuple[str, ...]:
+    items = json.loads(value) if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise ValueError("got an empty or non-list value")
+    domains: list[str] = []
+    for item in items:
+        text = str(item).strip().lower()
+        if "://" in text:
+            raise ValueError(f"{item!r} has a scheme; give the host name only, such as www.example.com")
+        if "/" in text or ":" in text:
+            raise ValueError(f"{item!r} has a path or port; give the host name only")
+        if not _HOSTNAME.match(text):
+            raise ValueError(f"{item!r} is not a host name")
+        if text in domains:
+            raise ValueError(f"{item!r} is listed twice")
+        domains.append(text)
+    return tuple(domains)
+
+
+def parse_region(value: Any) -> str:
+    region = str(value).strip().lower()
+    known = load_schema().region_domains
+    if region not in known:
+        close = difflib.get_close_matches(region, sorted(known), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"got {value!r}, an unknown region{hint}")
+    return region
+
+
+def parse_phone_region(value: Any) -> str:
+    region = str(value).strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"got {value!r}, which phonenumbers does not know")
+    return region
+
+
+def _pattern(regex: re.Pattern[str], what: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = str(value).strip()
+        if not regex.match(text):
+            raise ValueError(f"got {text!r}, which is not {what}")
+        return text
+
+    return parse
+
+
+def _bounded(low: timedelta, high: timedelta) -> Callable[[Any], timedelta]:
+    def parse(value: Any) -> timedelta:
+        duration = parse_duration(value)
+        if not low <= duration <= high:
+            raise ValueError(f"got {value!r}, outside {low} .. {high}")
+        return duration
+
+    return parse
+
+
+def _text(value: Any) -> str:
+    text = str(value).strip()
+    if not text:
+        raise ValueError("got an empty value")
+    return text
+
+
+def parse_settings(
+    source: ConfigSource, *, stack: str, project: str = PROJECT, environ: Mapping[str, str] | None = None
+) -> StackSettings:
+    """Validate every project key of ``source`` for ``stack``; raise ``SettingsError`` on the first mistake."""
+    reader = _Reader(source, project, stack, os.environ if environ is None else environ)
+    namespace = project + ":"
+    for full_key in sorted(source.keys()):
+        if full_key.startswith(namespace) and full_key[len(namespace):] not in _BY_KEY:
+            key = full_key[len(namespace):]
+            close = difflib.get_close_matches(key, list(_BY_KEY), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise reader.error(key, f"is not a setting of this project{hint}")
+
+    oidc = OidcSettings(
+        integration_type_id=reader.read("oidcIntegrationTypeId", _text),
+        discovery_uri=reader.read("oidcDiscoveryUri", parse_https_url),
+        client_id=reader.read("oidcClientId", _text),
+        client_secret=reader.secret("oidcClientSecret"),
+        refresh_token_lifetime=reader.read("oidcRefreshTokenLifetime", _bounded(timedelta(minutes=15), timedelta(days=90))),
+    )
+    crm = reader.raw("crmProfileUrlTemplate")
+    settings = StackSettings(
+        project=project,
+        stack=stack,
+        region=reader.read("region", parse_region),
+        name_prefix=reader.read("namePrefix", _pattern(_PREFIX, "3-25 of a-z, 0-9 and '-', starting with a letter")),
+        division_id=reader.read("divisionId", lambda v: str(v).strip() or None) if reader.raw("divisionId") else None,
+        allowed_domains=reader.read("allowedDomains", parse_domains),
+        authentication_enabled=reader.read("authenticationEnabled", parse_bool),
+        automerge_web_tracking=reader.read("automergeWebTracking", parse_bool),
+        oidc=oidc,
+        crm_profile_url_template=reader.read("crmProfileUrlTemplate", parse_https_url) if crm else None,
+        default_phone_region=reader.read("defaultPhoneRegion", parse_phone_region),
+        queues=QueueSettings(
+            web=reader.read("webQueue", _pattern(_QUEUE_NAME, "a queue name without leading or trailing spaces")),
+            sms=reader.read("smsQueue", _pattern(_QUEUE_NAME, "a queue name without leading or trailing spaces")),
+        ),
+        stitching_service_url=reader.read("stitchingServiceUrl", parse_https_url),
+        last_agent_window=reader.read("lastAgentWindow", parse_duration),
+        web_session_timeout=reader.read("webSessionTimeout", parse_duration),
+    )
+    if settings.web_session_timeout > settings.last_agent_window:
+        raise reader.error(
+            "webSessionTimeout",
+            f"({settings.web_session_timeout}) must not exceed lastAgentWindow ({settings.last_agent_window})",
+        )
+    return settings
+
+
+class PulumiConfigSource:
+    """Config as the running Pulumi program sees it (``pulumi up``/``preview``, or mocks)."""
+
+    def get(self, key: str) -> Any:
+        from pulumi.runtime import config
+
+        return config.get_config(key)
+
+    def is_secret(self, key: str) -> bool:
+        from pulumi.runtime import config
+
+        return config.is_config_secret(key) or key in config.get_config_secret_keys_env()
+
+    def keys(self) -> list[str]:
+        from pulumi.runtime import config
+
+        return sorted(set(config.CONFIG.get()) | set(config.get_config_env()))
+
+
+def from_pulumi() -> StackSettings:
+    import pulumi
+
+    return parse_settings(PulumiConfigSource(), stack=pulumi.get_stack(), project=pulumi.get_project())
