@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STACK ?= dev
 
-.PHONY: plan test lint check clean
+.PHONY: plan test lint check golden clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 check: test lint
+
+# Rewrite the golden files (rendered artifacts) after an intended change; review the diff before committing.
+golden: $(STAMP)
+	$(BIN)/python -m pytest --update-golden -q -m golden
 
 clean:
 	rm -rf build $(VENV)

@@ -6,6 +6,7 @@ masked, no timestamps or random ids), so the same tree gives the same bytes and 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import runpy
@@ -27,7 +28,9 @@ from genesys_identity.genesys.binding import (
     PROVIDER_VERSION,
     read_only_outputs,
 )
-from genesys_identity.settings import KEYS
+from genesys_identity.program import load_catalog
+from genesys_identity.renderers.catalog_artifacts import render_all
+from genesys_identity.settings import KEYS, parse_settings
 from genesys_identity.stackfile import StackFileSource
 
 MASK = "[secret]"
@@ -101,6 +104,7 @@ def mask(value: Any) -> Any:
 class Plan:
     stack: str
     document: dict[str, Any]
+    artifacts: dict[str, str]  # derived files written beside plan.json (website snippet, auditors' table)
 
     def to_json(self) -> str:
         return json.dumps(self.document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -125,7 +129,9 @@ def evaluate(root: Path, stack: str) -> Plan:
     if added:
         sys.path.insert(0, str(root))
     try:
-        _sync_await(run_pulumi_func(lambda: _run_program(root)))
+        # Pulumi runs a program in its project folder; so does the offline plan.
+        with contextlib.chdir(root):
+            _sync_await(run_pulumi_func(lambda: _run_program(root)))
     except pulumi.RunError as error:
         raise GenesysIdentityError(str(error)) from None
     finally:
@@ -151,6 +157,9 @@ def evaluate(root: Path, stack: str) -> Plan:
         }
         for r in sorted(monitor.registrations, key=lambda r: r.urn)
     ]
+    # The program has validated the settings and the catalog already; read them again for the review.
+    attributes = load_catalog(parse_settings(source, stack=stack, project=source.project))
+    artifacts = render_all(attributes)
     settings = {
         key: (MASK if source.is_secret(key) else _decode(source.get(key)))
         for key in source.keys()  # noqa: SIM118 - a ConfigSource, not a dict
@@ -165,10 +174,13 @@ def evaluate(root: Path, stack: str) -> Plan:
             "bridge": f"{BRIDGE_PLUGIN} {BRIDGE_PLUGIN_VERSION}",
         },
         "settings": settings,
+        "participantAttributes": attributes.to_document()["attributes"],
+        "catalogSources": list(attributes.sources),
+        "artifacts": {name: hashlib.sha256(text.encode()).hexdigest() for name, text in sorted(artifacts.items())},
         "resources": resources,
         "outputs": outputs,
     }
-    return Plan(stack, document)
+    return Plan(stack, document, artifacts)
 
 
 def _run_program(root: Path) -> None:
@@ -190,6 +202,10 @@ def write(plan: Plan, out_dir: Path) -> Path:
     target = out_dir / "plan.json"
     partial = target.with_suffix(".json.partial")
     partial.write_text(plan.to_json(), encoding="utf-8")
+    for name, text in plan.artifacts.items():
+        artifact = out_dir / name
+        artifact.with_suffix(artifact.suffix + ".partial").write_text(text, encoding="utf-8")
+        artifact.with_suffix(artifact.suffix + ".partial").replace(artifact)
     partial.replace(target)
     return target
 

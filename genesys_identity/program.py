@@ -7,12 +7,20 @@ from typing import Any
 import pulumi
 
 from components.messenger import Messenger, MessengerArgs
+from genesys_identity import catalog
 from genesys_identity.genesys.binding import GenesysProvider
+from genesys_identity.renderers.catalog_artifacts import digest
 from genesys_identity.settings import StackSettings
+
+
+def load_catalog(settings: StackSettings) -> catalog.Catalog:
+    """The participant attribute catalog with the stack's overlay, validated."""
+    return catalog.load(overlay=settings.catalog_overlay)
 
 
 def build(settings: StackSettings) -> dict[str, pulumi.Output[Any]]:
     """Declare the stack's resources; return the stack outputs."""
+    attributes = load_catalog(settings)
     provider = GenesysProvider("genesyscloud", {"aws_region": settings.region})
     genesys = pulumi.ResourceOptions(providers=[provider])
 
@@ -39,4 +47,6 @@ def build(settings: StackSettings) -> dict[str, pulumi.Output[Any]]:
         "messengerSnippet": messenger.snippet,
         "configurationVersion": messenger.configuration_version,
         "externalSourceId": messenger.external_source_id,
+        # A change to any participant attribute shows in `pulumi preview` as a changed output.
+        "participantAttributeCatalog": pulumi.Output.from_input(digest(attributes)),
     }

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path, PurePosixPath
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
@@ -85,6 +86,7 @@ class StackSettings:
     stitching_service_url: str
     last_agent_window: timedelta
     web_session_timeout: timedelta
+    catalog_overlay: Path | None = None  # absolute, inside the project
 
     def name(self, role: str) -> str:
         """A Genesys object name that is stable per stack: ``<prefix> <role>``."""
@@ -99,6 +101,9 @@ class ConfigSource(Protocol):
     def is_secret(self, key: str) -> bool: ...
 
     def keys(self) -> list[str]: ...
+
+    @property
+    def root(self) -> Path: ...
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("stitchingServiceUrl", "an https URL of the stitching service"),
     KeySpec("lastAgentWindow", "a positive duration such as 2h", required=False, default="2h"),
     KeySpec("webSessionTimeout", "a positive duration such as 30m", required=False, default="30m"),
+    KeySpec("catalogOverlay", "a project-relative path to a .yaml overlay of the attribute catalog", required=False),
 )
 _BY_KEY = {spec.key: spec for spec in KEYS}
 
@@ -247,6 +253,17 @@ def parse_phone_region(value: Any) -> str:
     return region
 
 
+def _overlay_path(root: Path) -> Callable[[Any], Path]:
+    def parse(value: Any) -> Path:
+        text = str(value).strip()
+        relative = PurePosixPath(text)
+        if relative.is_absolute() or ".." in relative.parts or relative.suffix not in (".yaml", ".yml"):
+            raise ValueError(f"got {text!r}; give a .yaml path inside the project, such as catalog/dev.yaml")
+        return root / relative
+
+    return parse
+
+
 def _pattern(regex: re.Pattern[str], what: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         text = str(value).strip()
@@ -295,6 +312,7 @@ def parse_settings(
         refresh_token_lifetime=reader.read("oidcRefreshTokenLifetime", _bounded(timedelta(minutes=15), timedelta(days=90))),
     )
     crm = reader.raw("crmProfileUrlTemplate")
+    overlay = reader.raw("catalogOverlay")
     settings = StackSettings(
         project=project,
         stack=stack,
@@ -314,6 +332,7 @@ def parse_settings(
         stitching_service_url=reader.read("stitchingServiceUrl", parse_https_url),
         last_agent_window=reader.read("lastAgentWindow", parse_duration),
         web_session_timeout=reader.read("webSessionTimeout", parse_duration),
+        catalog_overlay=reader.read("catalogOverlay", _overlay_path(source.root)) if overlay else None,
     )
     if settings.web_session_timeout > settings.last_agent_window:
         raise reader.error(
@@ -340,6 +359,10 @@ class PulumiConfigSource:
         from pulumi.runtime import config
 
         return sorted(set(config.CONFIG.get()) | set(config.get_config_env()))
+
+    @property
+    def root(self) -> Path:
+        return Path.cwd()  # Pulumi runs a program in its project folder
 
 
 def from_pulumi() -> StackSettings:

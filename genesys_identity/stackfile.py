@@ -39,6 +39,7 @@ class StackFileSource:
         if not isinstance(project_file, dict) or not isinstance(project_file.get("name"), str):
             raise SettingsError("Pulumi.yaml: expected a mapping with a project 'name'")
         self.project: str = project_file["name"]
+        self.root = root
         self.stack = stack
         self._values: dict[str, Any] = {}
         self._secrets: set[str] = set()

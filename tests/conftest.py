@@ -54,3 +54,32 @@ def _no_ambient_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith(("GENESYS_IDENTITY_", "GENESYSCLOUD_", "PULUMI_CONFIG")):
             monkeypatch.delenv(key)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", help="rewrite golden files from the current output")
+
+
+GOLDEN = ROOT / "tests" / "golden"
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """Compare text with tests/golden/<name>; `make golden` rewrites them."""
+    import difflib
+
+    update = request.config.getoption("--update-golden")
+
+    def check(name: str, actual: str) -> None:
+        path = GOLDEN / name
+        if update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(actual, encoding="utf-8")
+            return
+        expected = path.read_text(encoding="utf-8") if path.exists() else ""
+        if actual != expected:
+            diff = "".join(difflib.unified_diff(expected.splitlines(True), actual.splitlines(True),
+                                                f"golden/{name}", "rendered", n=2))
+            pytest.fail(f"{name} differs from its golden file (refresh with `make golden`):\n{diff}", pytrace=False)
+
+    return check

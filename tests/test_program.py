@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
+from genesys_identity.catalog import load
 from genesys_identity.errors import GenesysIdentityError
 from genesys_identity.plan import MASK, Plan, evaluate
+from genesys_identity.renderers.catalog_artifacts import digest
 from tests.conftest import ROOT
 
 
@@ -92,6 +94,7 @@ def test_outputs_are_deployment_snippet_and_configuration_version(dev_plan: Plan
         "deploymentId": "(id of messenger-deployment)",
         "externalSourceId": "(id of messenger-crm-source)",
         "messengerSnippet": "(snippet of messenger-deployment)",
+        "participantAttributeCatalog": digest(load()),
     }
 
 

@@ -29,6 +29,10 @@ class DictSource:
     def keys(self) -> list[str]:
         return sorted(self.values)
 
+    @property
+    def root(self) -> Path:
+        return ROOT
+
 
 def dev_values() -> dict[str, Any]:
     raw = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]
