@@ -108,6 +108,15 @@ def test_429_is_retried_after_the_retry_after_delay(provider, fake_genesys, slee
     assert state.documents[PATH]["resolveIdentities"] is True
 
 
+def test_retry_after_as_an_http_date_or_garbage_still_waits(provider, fake_genesys, sleeps) -> None:  # type: ignore[no-untyped-def]
+    state, _ = fake_genesys
+    state.known_ids.add("dep-1")
+    state.fail_next(429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})  # in the past: no wait
+    state.fail_next(429, headers={"Retry-After": "soon"})  # unreadable: backoff
+    provider.create(web_props())
+    assert sleeps == [0.0, 2.0]
+
+
 def test_503_on_an_idempotent_call_is_retried_with_backoff(provider, fake_genesys, sleeps) -> None:  # type: ignore[no-untyped-def]
     state, _ = fake_genesys
     state.known_ids.add("dep-1")

@@ -22,7 +22,7 @@ import pulumi
 from pulumi.runtime.settings import register_package
 
 from genesys_identity.errors import SchemaViolation
-from genesys_identity.genesys.naming import PACKAGE, camel_case, property_name, type_token
+from genesys_identity.genesys.naming import PACKAGE, property_name, type_token
 from genesys_identity.genesys.schema import Attribute, Block, load
 
 PROVIDER_VERSION = "1.84.1"
@@ -218,7 +218,6 @@ class GenesysProvider(pulumi.ProviderResource):
         super().__init__(PACKAGE, resource_name, props, opts, package_ref=_package_ref())
 
 
-__all__ = ["PROVIDER_VERSION", "GenesysProvider", "GenesysResource", "camel_case", "package_parameter", "translate"]
 
 
 def read_only_outputs(token: str) -> dict[str, str]:

@@ -176,9 +176,10 @@ class GenesysApiClient:
             try:
                 delay = float(header)
             except ValueError:
-                parsed = email.utils.parsedate_to_datetime(header) if header else None
-                if parsed is not None:
-                    delay = parsed.timestamp() - time.time()
+                try:  # the other form RFC 9110 allows: an HTTP date
+                    delay = email.utils.parsedate_to_datetime(header).timestamp() - time.time()
+                except (TypeError, ValueError):
+                    delay = None
         if delay is None:
             delay = self._backoff(attempt)
         return min(max(delay, 0.0), self._max_retry_after_s)
