@@ -7,6 +7,7 @@ website snippet, the service's request validation and the auditors' table are de
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import json
 import re
@@ -87,7 +88,9 @@ def _words(name: str) -> list[str]:
     return [w for w in re.split(r"[\s_]+", spaced.lower()) if w]
 
 
+@functools.cache
 def _schema(*, overlay: bool) -> dict[str, Any]:
+    # Callers only read the result; the overlay variant is a modified deep copy of the base schema.
     schema: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     if overlay:
         schema = copy.deepcopy(schema)
@@ -176,9 +179,8 @@ def load(path: Path = DEFAULT_CATALOG, overlay: Path | None = None) -> Catalog:
             if entry["name"] in index:
                 entries[index[entry["name"]]].update(entry)
             else:
-                full = {"version": 1, "attributes": [entry]}
-                _check_schema(full, overlay.name, overlay=False)
                 entries.append(dict(entry))
+        # New entries must be complete: the merged list is held to the full schema.
         _check_schema({"version": 1, "attributes": entries}, overlay.name, overlay=False)
         sources.append(overlay.name)
     attributes = _attributes(entries)

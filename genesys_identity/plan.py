@@ -196,17 +196,19 @@ def _decode(value: Any) -> Any:
     return value
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
+
+
 def write(plan: Plan, out_dir: Path) -> Path:
-    """Write the plan atomically (a reader never sees half a file)."""
+    """Write the artifacts, then the plan, each atomically (a reader never sees half a file)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / "plan.json"
-    partial = target.with_suffix(".json.partial")
-    partial.write_text(plan.to_json(), encoding="utf-8")
     for name, text in plan.artifacts.items():
-        artifact = out_dir / name
-        artifact.with_suffix(artifact.suffix + ".partial").write_text(text, encoding="utf-8")
-        artifact.with_suffix(artifact.suffix + ".partial").replace(artifact)
-    partial.replace(target)
+        _write_atomically(out_dir / name, text)
+    target = out_dir / "plan.json"
+    _write_atomically(target, plan.to_json())
     return target
 
 
