@@ -39,6 +39,9 @@ class FakeGenesys:
     known_ids: set[str] = field(default_factory=set)  # deployments / SMS numbers that exist
     calls: list[Call] = field(default_factory=list)
     faults: deque[tuple[int, dict[str, str]]] = field(default_factory=deque)
+    contacts: dict[str, dict[str, Any]] = field(default_factory=dict)  # external contacts by id
+    associations: dict[str, dict[str, Any]] = field(default_factory=dict)  # conversation id -> association
+    journey_sessions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # contact id -> sessions
     tokens_issued: int = 0
     valid_tokens: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -49,6 +52,50 @@ class FakeGenesys:
 
     def revoke_tokens(self) -> None:
         self.valid_tokens.clear()
+
+    def owner_of(self, kind: str, value: str) -> str | None:
+        for contact_id, contact in self.contacts.items():
+            if {"type": kind, "value": value} in contact["identifiers"]:
+                return contact_id
+        return None
+
+    def _external_contacts(self, method: str, path: str, body: Any) -> tuple[int, Any] | None:
+        """Enrich (Upsert keyed on identifiers), merge, conversation association, journey sessions."""
+        if method == "POST" and path == "/api/v2/externalcontacts/contacts/enrich":
+            if not isinstance(body, dict) or body.get("action") != "Upsert" or not body.get("matchingIdentifiers"):
+                return 400, {"message": "action Upsert and matchingIdentifiers are required", "status": 400}
+            identifiers = body["matchingIdentifiers"]
+            if len(identifiers) > 25 or any(set(i) != {"type", "value"} for i in identifiers):
+                return 400, {"message": "matchingIdentifiers: 1..25 {type, value}", "status": 400}
+            owners = {self.owner_of(i["type"], i["value"]) for i in identifiers} - {None}
+            if len(owners) > 1:
+                return 409, {"message": "identifiers belong to several contacts", "status": 409}
+            contact_id = owners.pop() if owners else (body.get("id") or f"contact-{len(self.contacts) + 1}")
+            contact = self.contacts.setdefault(contact_id, {"id": contact_id, "identifiers": []})
+            for ident in identifiers:
+                if ident not in contact["identifiers"]:
+                    contact["identifiers"].append(ident)
+            return 200, {"id": contact_id, "identifiers": contact["identifiers"]}
+        if method == "POST" and path == "/api/v2/externalcontacts/contacts/merge":
+            ids = (body or {}).get("contactIds") or []
+            if len(ids) < 2 or any(i not in self.contacts for i in ids):
+                return 400, {"message": "contactIds must name existing contacts", "status": 400}
+            merged_id = f"contact-{len(self.contacts) + 1}"
+            merged = {"id": merged_id, "identifiers": [], "mergedFrom": ids}
+            for contact_id in ids:
+                merged["identifiers"] += self.contacts.pop(contact_id)["identifiers"]
+            self.contacts[merged_id] = merged
+            return 200, merged
+        match = re.match(r"^/api/v2/externalcontacts/conversations/(?P<id>[^/]+)$", path)
+        if method == "PUT" and match:
+            if (body or {}).get("externalContactId") not in self.contacts:
+                return 400, {"message": "externalContactId does not exist", "status": 400}
+            self.associations[match["id"]] = body
+            return 200, body
+        match = re.match(r"^/api/v2/externalcontacts/contacts/(?P<id>[^/]+)/journey/sessions$", path)
+        if method == "GET" and match:
+            return 200, {"entities": self.journey_sessions.get(match["id"], [])}
+        return None
 
 
 def serve(state: FakeGenesys) -> tuple[ThreadingHTTPServer, str]:
@@ -104,6 +151,11 @@ def serve(state: FakeGenesys) -> tuple[ThreadingHTTPServer, str]:
             if fault:
                 status, headers = fault
                 self._send(status, {"message": "fault injected", "status": status}, headers)
+                return
+            with state.lock:
+                answer = state._external_contacts(method, self.path, body)
+            if answer is not None:
+                self._send(*answer)
                 return
             for pattern in _DOCUMENTS:
                 match = pattern.match(self.path)

@@ -1,0 +1,1 @@
+"""The HTTP layer: parse, call the service, map errors to statuses."""

@@ -1,0 +1,301 @@
+"""The HTTP API (FastAPI on Starlette, served by uvicorn).
+
+Why FastAPI: the request and response bodies are pydantic models, so the OpenAPI document the data actions'
+contracts are checked against is generated from the same code that validates requests, and schemathesis
+can fuzz the API from it. Endpoints are synchronous (the stores are synchronous drivers) and run in the
+server's thread pool; the work per request is one short transaction.
+
+Order of checks on every /v1 request: size limit, then the caller's credential (constant-time compare), then
+body validation, then the unit of work. A request without the credential is refused before its body is read.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+
+from stitching.api import schemas
+from stitching.config import ServiceSettings
+from stitching.errors import Conflict, InvalidRequest, NotFound, StoreUnavailable
+from stitching.journey import JourneyReader
+from stitching.metrics import Metrics
+from stitching.service import RecordRequest, Reply, StitchingService, StitchRequest
+from stitching.store.engine import Store, now_ms
+
+log = logging.getLogger("stitching.api")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
+
+
+def create_app(settings: ServiceSettings, *, store: Store | None = None, clock: Callable[[], int] = now_ms,
+               journey_reader: JourneyReader | None = None, run_mirror: bool = True) -> FastAPI:
+    metrics = Metrics()
+    owned_store = store is None
+    the_store = store or Store(settings.database_url, settings.pool_size)
+    service = StitchingService(the_store, settings, metrics, clock, journey_reader)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        mirror = None
+        if settings.genesys is not None and run_mirror:
+            from stitching.genesys_mirror import MirrorWorker
+
+            mirror = MirrorWorker.from_settings(the_store, settings.genesys, metrics)
+            mirror.start()
+        try:
+            yield
+        finally:
+            if mirror is not None:
+                mirror.stop()
+            if owned_store:
+                the_store.close()
+
+    app = FastAPI(
+        title="Identity stitching service",
+        version="1.0.0",
+        description="Links a customer's identifiers into one profile for Genesys Cloud data actions.",
+        lifespan=lifespan,
+        responses={401: {"model": schemas.ErrorResponse}, 413: {"model": schemas.ErrorResponse},
+                   422: {"model": schemas.ErrorResponse}, 503: {"model": schemas.ErrorResponse}},
+    )
+    app.state.service = service
+    app.state.metrics = metrics
+    _install_error_handlers(app, metrics)
+
+    @app.post("/v1/stitch", response_model=schemas.StitchResponse, tags=["identity"])
+    def stitch(body: schemas.StitchBody, request: Request, idempotency_key: IdempotencyKey = None) -> Response:
+        req = StitchRequest(
+            channel=body.channel, conversation_id=body.conversationId, oidc_issuer=body.oidcIssuer,
+            oidc_subject=body.oidcSubject, oidc_verified=body.oidcVerified, crm_id=body.crmId,
+            crm_id_verified=body.crmIdVerified, phone=body.phone, phone_verified=body.phoneVerified, email=body.email,
+            email_verified=body.emailVerified, web_session_id=body.webSessionId, last_name=body.lastName,
+            date_of_birth=body.dateOfBirth, occurred_at=_ms(body.occurredAt),
+        )
+        return _reply(service.stitch(req, idempotency_key, _request_id(request)))
+
+    @app.get("/v1/context", response_model=schemas.ContextResponse, tags=["routing"])
+    def context(
+        phone: Annotated[str | None, Query(max_length=64)] = None,
+        profileId: Annotated[str | None, Query(max_length=128)] = None,
+        windowMinutes: Annotated[int | None, Query(ge=1, le=7 * 24 * 60)] = None,
+        asOf: Annotated[datetime | None, Query()] = None,
+        excludeConversationId: Annotated[str | None, Query(max_length=128)] = None,
+    ) -> Response:
+        return _reply(service.context(
+            phone=phone or None, profile_id=profileId or None, window_s=windowMinutes * 60 if windowMinutes else None,
+            as_of=_ms(asOf, "asOf"), exclude_conversation_id=excludeConversationId or None,
+        ))
+
+    @app.post("/v1/interactions", response_model=schemas.RecordResponse, tags=["routing"])
+    def record(body: schemas.RecordBody, request: Request, idempotency_key: IdempotencyKey = None) -> Response:
+        req = RecordRequest(body.conversationId, body.agentId, body.queueId, body.topic, body.wrapupCode,
+                            _ms(body.occurredAt))
+        return _reply(service.record(req, idempotency_key, _request_id(request)))
+
+    @app.post("/v1/sessions/end", response_model=schemas.EndSessionResponse, tags=["identity"])
+    def end_session(body: schemas.EndSessionBody, request: Request, idempotency_key: IdempotencyKey = None) -> Response:
+        return _reply(service.end_session(body.webSessionId, body.reason, _ms(body.occurredAt), idempotency_key,
+                                          _request_id(request)))
+
+    @app.post("/v1/merges/{merge_id}/undo", response_model=schemas.UnmergeResponse, tags=["repair"])
+    def unmerge(merge_id: str, body: schemas.UnmergeBody, request: Request,
+                idempotency_key: IdempotencyKey = None) -> Response:
+        return _reply(service.unmerge(merge_id, body.note, idempotency_key, _request_id(request)))
+
+    @app.post("/v1/links/unlink", response_model=schemas.UnlinkResponse, tags=["repair"])
+    def unlink(body: schemas.UnlinkBody, request: Request, idempotency_key: IdempotencyKey = None) -> Response:
+        return _reply(service.unlink(body.type, body.value, body.note, idempotency_key, _request_id(request)))
+
+    @app.get("/v1/profiles/{profile_id}", tags=["repair"])
+    def profile(profile_id: str) -> dict[str, Any]:
+        return service.profile(profile_id)
+
+    @app.get("/v1/profiles/{profile_id}/audit", tags=["repair"])
+    def audit(profile_id: str, limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> dict[str, Any]:
+        return service.audit_trail(profile_id, limit)
+
+    @app.post("/v1/noop", tags=["operations"])
+    def noop() -> dict[str, bool]:
+        """Authenticated and routed like every other call, does no work: the benchmarks' baseline."""
+        return {"ok": True}
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @app.get("/readyz", tags=["operations"])
+    def readyz() -> Response:
+        try:
+            version = the_store.ping()
+        except StoreUnavailable:
+            metrics.ready.set(0)
+            return JSONResponse({"status": "unavailable", "reason": "database"}, status_code=503)
+        if version < the_store.head:
+            metrics.ready.set(0)
+            return JSONResponse({"status": "unavailable", "reason": f"schema at {version}, expected {the_store.head}"},
+                                status_code=503)
+        metrics.ready.set(1)
+        return JSONResponse({"status": "ready", "schema": version})
+
+    @app.get("/metrics", tags=["operations"])
+    def prometheus() -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    guarded: ASGIApp = _Guard(app, settings, metrics)
+    app.state.asgi = guarded
+    return app
+
+
+def asgi(settings: ServiceSettings, **kwargs: Any) -> ASGIApp:
+    """The app wrapped in its guard (size limit, credential, request metrics): what servers and tests run."""
+    app = create_app(settings, **kwargs)
+    guarded: ASGIApp = app.state.asgi
+    return guarded
+
+
+class _Guard:
+    """Pure ASGI middleware: request id, metrics, body size limit, caller authentication for /v1."""
+
+    def __init__(self, app: FastAPI, settings: ServiceSettings, metrics: Metrics) -> None:
+        self.app = app
+        self.state = app.state
+        self.metrics = metrics
+        self.max_body = settings.max_body_bytes
+        user, secret = settings.credential.user, settings.credential.secret
+        self._bearer = f"Bearer {secret}".encode()
+        self._basic = ("Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or str(uuid.uuid4())
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode("latin-1")))
+            await send(message)
+
+        try:
+            refusal = self._refuse(scope, headers)
+            if refusal is not None:
+                await refusal(scope, receive, send_with_status)
+                return
+            await self.app(scope, self._limited(receive), send_with_status)
+        except _TooLarge:
+            await _error(413, "too_large", f"request body over {self.max_body} bytes")(scope, receive, send_with_status)
+        finally:
+            route = scope.get("route")
+            label = getattr(route, "path", "unmatched")
+            self.metrics.requests.labels(label, str(status_holder["status"])).inc()
+            self.metrics.latency.labels(label).observe(time.perf_counter() - started)
+
+    def _refuse(self, scope: Scope, headers: dict[bytes, bytes]) -> Response | None:
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            return _error(413, "too_large", f"request body over {self.max_body} bytes")
+        if str(scope.get("path", "")).startswith("/v1/"):
+            given = headers.get(b"authorization", b"")
+            ok_bearer = hmac.compare_digest(given, self._bearer)
+            ok_basic = hmac.compare_digest(given, self._basic)
+            if not (ok_bearer or ok_basic):
+                response = _error(401, "unauthorized", "missing or wrong credential")
+                response.headers["WWW-Authenticate"] = 'Bearer realm="stitching", Basic realm="stitching"'
+                return response
+        return None
+
+    def _limited(self, receive: Receive) -> Receive:
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise _TooLarge
+            return message
+
+        return limited
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": code, "message": message}
+    if field is not None:
+        body["field"] = field
+    return JSONResponse(body, status_code=status)
+
+
+def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header")]
+        # The input value is never echoed: it may be a phone number, an email or a pasted secret.
+        return _error(422, "invalid_request", f"{'.'.join(loc) or 'body'}: {first.get('msg')}", ".".join(loc) or None)
+
+    @app.exception_handler(InvalidRequest)
+    async def invalid_content(_: Request, exc: InvalidRequest) -> JSONResponse:
+        return _error(422, "invalid_request", str(exc), exc.field)
+
+    @app.exception_handler(NotFound)
+    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return _error(404, "not_found", str(exc))
+
+    @app.exception_handler(Conflict)
+    async def conflict(_: Request, exc: Conflict) -> JSONResponse:
+        return _error(409, "conflict", str(exc))
+
+    @app.exception_handler(StoreUnavailable)
+    async def unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:
+        metrics.store_unavailable.inc()
+        log.warning("database unavailable: %s", exc)
+        response = _error(503, "unavailable", "the database is unavailable; retry")
+        response.headers["Retry-After"] = "1"
+        return response
+
+
+def _reply(reply: Reply) -> Response:
+    response = JSONResponse(reply.body)
+    if reply.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _request_id(request: Request) -> str | None:
+    value = request.scope.get("state", {}).get("request_id")
+    return str(value) if value else None
+
+
+def _ms(value: datetime | None, field: str = "occurredAt") -> int | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise InvalidRequest(field, "needs a time zone (e.g. 2026-11-21T10:00:00Z)")
+    return int(value.timestamp() * 1000)

@@ -1,0 +1,203 @@
+"""``python -m stitching bench``: throughput and p50/p99 latency of stitch and context beside a no-op endpoint.
+
+Each store gets its own fresh database and one real server process (``python -m stitching serve``); the
+load comes from this process over loopback, so both share the machine. The no-op endpoint goes through
+the same server, authentication and routing: the ratio of stitch or context to it is the service's own
+cost, which is what we track (absolute figures depend on the machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from stitching.devdb import TemporaryPostgres
+from stitching.errors import StitchingError
+
+TOKEN = "bench-" + uuid.uuid4().hex
+HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--concurrency", default="1,8,32", help="comma-separated concurrent callers (default 1,8,32)")
+    parser.add_argument("--requests", type=int, default=600, help="requests per operation and concurrency (default 600)")
+    parser.add_argument("--customers", type=int, default=500, help="customers seeded before measuring (default 500)")
+    parser.add_argument("--postgres-url", help="admin URL of a PostgreSQL server (default: a throwaway local one)")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
+
+
+@dataclass(frozen=True)
+class Figure:
+    store: str
+    operation: str
+    concurrency: int
+    throughput: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def run(args: argparse.Namespace) -> int:
+    levels = [int(x) for x in str(args.concurrency).split(",") if x.strip()]
+    stores = ["sqlite", "postgresql"] if args.store == "both" else [args.store]
+    figures: list[Figure] = []
+    for store in stores:
+        print(f"[{store}] starting a server and seeding {args.customers} customers...", file=sys.stderr, flush=True)
+        with _database(store, args.postgres_url) as url:
+            figures += _measure(store, url, levels, args.requests, args.customers, args.workers)
+    _print(figures)
+    return 1 if any(f.errors for f in figures) else 0
+
+
+class _database:
+    def __init__(self, store: str, postgres_url: str | None) -> None:
+        self.store, self.postgres_url = store, postgres_url
+        self.tmp = tempfile.TemporaryDirectory(prefix="stitching-bench-")
+        self.pg: TemporaryPostgres | None = None
+
+    def __enter__(self) -> str:
+        if self.store == "sqlite":
+            return f"sqlite:///{self.tmp.name}/bench.db"
+        name = f"bench_{uuid.uuid4().hex[:8]}"
+        if self.postgres_url:
+            import psycopg
+
+            with psycopg.connect(self.postgres_url, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            return self.postgres_url.rsplit("/", 1)[0] + f"/{name}"
+        self.pg = TemporaryPostgres().start()
+        return self.pg.create_database(name)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pg is not None:
+            self.pg.stop()
+        self.tmp.cleanup()
+
+
+def _measure(store: str, url: str, levels: list[int], requests: int, customers: int, workers: int) -> list[Figure]:
+    port = _free_port()
+    env = {**os.environ, "STITCHING_DATABASE_URL": url, "STITCHING_API_TOKEN": TOKEN,
+           "STITCHING_DB_POOL_SIZE": str(max(levels) + 2)}
+    log = Path(tempfile.mkstemp(prefix="stitching-bench-", suffix=".log")[1])
+    server = subprocess.Popen([sys.executable, "-m", "stitching", "serve", "--port", str(port), "--workers", str(workers)],
+                              env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base, server, log)
+        phones = asyncio.run(_seed(base, customers))
+        figures = []
+        for level in levels:
+            for name, make in _operations(phones).items():
+                figures.append(asyncio.run(_load(store, base, name, make, level, requests)))
+                print(f"[{store}] {name:8} c={level:<3} {figures[-1].throughput:8.0f} req/s", file=sys.stderr, flush=True)
+        return figures
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.unlink(missing_ok=True)
+
+
+def _operations(phones: list[str]) -> dict[str, Callable[[int], tuple[str, str, dict[str, Any] | None]]]:
+    def noop(i: int) -> tuple[str, str, dict[str, Any] | None]:
+        return "POST", "/v1/noop", None
+
+    def stitch(i: int) -> tuple[str, str, dict[str, Any] | None]:
+        # A returning customer texting (matched) every other call, a new sender (created) otherwise.
+        phone = phones[i % len(phones)] if i % 2 else f"+1555{7000000 + i % 3000000:07d}"
+        return "POST", "/v1/stitch", {"channel": "sms", "conversationId": f"b-{uuid.uuid4().hex}", "phone": phone,
+                                      "phoneVerified": True}
+
+    def context(i: int) -> tuple[str, str, dict[str, Any] | None]:
+        return "GET", f"/v1/context?phone={phones[i % len(phones)].replace('+', '%2B')}", None
+
+    return {"noop": noop, "stitch": stitch, "context": context}
+
+
+async def _seed(base: str, customers: int) -> list[str]:
+    phones = [f"+1555{2000000 + i:07d}" for i in range(customers)]
+    sem = asyncio.Semaphore(16)
+    async with httpx.AsyncClient(base_url=base, headers=HEADERS, timeout=60) as client:
+        async def one(i: int) -> None:
+            async with sem:
+                conv = f"seed-{i}"
+                response = await client.post("/v1/stitch", json={
+                    "channel": "web", "conversationId": conv, "oidcIssuer": "https://idp.example.com",
+                    "oidcSubject": f"user-{i}", "oidcVerified": True, "phone": phones[i], "phoneVerified": True})
+                response.raise_for_status()
+                await client.post("/v1/interactions", json={"conversationId": conv, "agentId": f"agent-{i % 20}"})
+
+        await asyncio.gather(*(one(i) for i in range(customers)))
+    return phones
+
+
+async def _load(store: str, base: str, name: str, make: Callable[[int], tuple[str, str, dict[str, Any] | None]],
+                level: int, requests: int) -> Figure:
+    latencies: list[float] = []
+    errors = 0
+    counter = iter(range(requests))
+    limits = httpx.Limits(max_connections=level, max_keepalive_connections=level)
+    async with httpx.AsyncClient(base_url=base, headers=HEADERS, timeout=60, limits=limits) as client:
+        for i in range(min(level * 2, 20)):  # warm the connections
+            method, path, body = make(i)
+            await client.request(method, path, json=body)
+
+        async def caller() -> None:
+            nonlocal errors
+            for i in counter:
+                method, path, body = make(i)
+                started = time.perf_counter()
+                response = await client.request(method, path, json=body)
+                latencies.append(time.perf_counter() - started)
+                errors += response.status_code != 200
+
+        started = time.perf_counter()
+        await asyncio.gather(*(caller() for _ in range(level)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return Figure(store, name, level, len(latencies) / elapsed, statistics.median(latencies) * 1000,
+                  latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, errors)
+
+
+def _print(figures: list[Figure]) -> None:
+    baseline = {(f.store, f.concurrency): f for f in figures if f.operation == "noop"}
+    print(f"{'store':10} {'operation':9} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'req/s vs noop':>14} "
+          f"{'p50 vs noop':>12} {'errors':>6}")
+    for f in figures:
+        base = baseline[(f.store, f.concurrency)]
+        print(f"{f.store:10} {f.operation:9} {f.concurrency:>4} {f.throughput:>8.0f} {f.p50_ms:>8.2f} {f.p99_ms:>8.2f} "
+              f"{f.throughput / base.throughput:>14.2f} {f.p50_ms / base.p50_ms:>12.2f} {f.errors:>6}")
+
+
+def _wait_ready(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise StitchingError(f"the server exited: {log.read_text()[-1000:]}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise StitchingError("the server did not become ready within 30 s")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -1,0 +1,72 @@
+"""Reading Genesys journey sessions for the last connected agent (optional Genesys backend).
+
+Used by ``context`` when the service itself has no agent recorded for a profile within the window but the
+profile is mirrored to a Genesys external contact: the contact's journey sessions name the last connected
+user and queue of each conversation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from genesys_identity.errors import GenesysApiError
+from genesys_identity.genesys.rest import GenesysApiClient
+
+
+@dataclass(frozen=True)
+class JourneyHit:
+    conversation_id: str | None
+    channel: str | None
+    agent_id: str
+    queue_id: str | None
+    wrapup_code: str | None
+    at: int  # epoch ms of the session's end (or start, while it is open)
+    authenticated: bool
+
+
+class JourneyReader(Protocol):
+    def last_connected(self, external_contact_id: str, since: int, until: int) -> JourneyHit | None: ...
+
+
+class GenesysJourneyReader:
+    def __init__(self, client: GenesysApiClient) -> None:
+        self.client = client
+
+    def last_connected(self, external_contact_id: str, since: int, until: int) -> JourneyHit | None:
+        try:
+            page = self.client.get(f"/api/v2/externalcontacts/contacts/{external_contact_id}/journey/sessions")
+        except GenesysApiError:
+            return None  # context still answers from the service's own records; never a 500 for Genesys' outage
+        best: JourneyHit | None = None
+        for session in (page or {}).get("entities", []):
+            hit = _hit(session)
+            if hit is None or not since <= hit.at <= until:
+                continue
+            if best is None or hit.at > best.at:
+                best = hit
+        return best
+
+
+def _hit(session: dict[str, Any]) -> JourneyHit | None:
+    user = (session.get("lastConnectedUser") or {}).get("id")
+    stamp = session.get("endedDate") or session.get("createdDate")
+    if not user or not stamp:
+        return None
+    try:
+        at = int(datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return None
+    channels = session.get("conversationChannels") or []
+    channel = channels[0].get("type") if channels and isinstance(channels[0], dict) else None
+    disposition = session.get("lastUserDisposition") or {}
+    return JourneyHit(
+        conversation_id=(session.get("conversation") or {}).get("id"),
+        channel=str(channel).lower() if channel else None,
+        agent_id=str(user),
+        queue_id=(session.get("lastConnectedQueue") or {}).get("id"),
+        wrapup_code=disposition.get("code") if isinstance(disposition, dict) else None,
+        at=at,
+        authenticated=bool(session.get("authenticated")),
+    )

@@ -1,0 +1,291 @@
+"""Reads and writes of the stitching tables, inside a unit of work. No decisions are made here."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from stitching.domain.identifiers import Identifier, IdentifierType
+from stitching.domain.rules import LinkView, ProfileView, SessionState, SessionView, Traits
+from stitching.store.engine import Connection
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    id: str
+    profile_id: str
+    channel: str
+    verified: bool
+    web_session_id: str | None
+    started_at: int
+    last_activity_at: int
+    agent_id: str | None
+    queue_id: str | None
+    topic: str | None
+    wrapup_code: str | None
+    stale_session: bool
+
+
+_CONVERSATION_COLUMNS = ("id, profile_id, channel, verified, web_session_id, started_at, last_activity_at, agent_id, "
+                         "queue_id, topic, wrapup_code, stale_session")
+
+
+def _conversation(row: tuple[Any, ...]) -> ConversationRow:
+    return ConversationRow(row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6], row[7], row[8], row[9], row[10],
+                           bool(row[11]))
+
+
+def owners(conn: Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    found: dict[tuple[str, str], str] = {}
+    for kind, value in keys:
+        row = conn.one("SELECT profile_id FROM links WHERE type = ? AND value = ?", (kind, value))
+        if row:
+            found[(kind, value)] = row[0]
+    return found
+
+
+def profiles(conn: Connection, ids: Iterable[str]) -> dict[str, ProfileView]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    views: dict[str, ProfileView] = {}
+    for pid, created_at, last_name, dob in conn.rows(
+        f"SELECT id, created_at, last_name, date_of_birth FROM profiles WHERE id IN {conn.in_clause(len(wanted))}", wanted
+    ):
+        links = tuple(
+            LinkView(IdentifierType(kind), value, bool(verified))
+            for kind, value, verified in conn.rows("SELECT type, value, verified FROM links WHERE profile_id = ? "
+                                                   "ORDER BY type, value", (pid,))
+        )
+        views[pid] = ProfileView(pid, created_at, links, Traits(last_name, dob))
+    return views
+
+
+def profile_status(conn: Connection, profile_id: str) -> tuple[str, str | None] | None:
+    row = conn.one("SELECT status, merged_into FROM profiles WHERE id = ?", (profile_id,))
+    return (row[0], row[1]) if row else None
+
+
+def sessions(conn: Connection, ids: Iterable[str], owners_by_key: dict[tuple[str, str], str], now: int,
+             timeout_ms: int) -> dict[str, SessionView]:
+    found: dict[str, SessionView] = {}
+    for session_id in ids:
+        row = conn.one("SELECT authenticated, last_seen_at, ended_at FROM web_sessions WHERE id = ?", (session_id,))
+        owner = owners_by_key.get((IdentifierType.WEB_SESSION.value, session_id))
+        if row is None or owner is None:
+            continue
+        authenticated, last_seen, ended = bool(row[0]), row[1], row[2]
+        state = SessionState.ENDED if ended is not None else (
+            SessionState.EXPIRED if now - last_seen > timeout_ms else SessionState.LIVE)
+        found[session_id] = SessionView(session_id, owner, authenticated, state)
+    return found
+
+
+def claimants(conn: Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    counts: dict[tuple[str, str], int] = {}
+    for kind, value in keys:
+        row = conn.one("SELECT count(*) FROM claims WHERE type = ? AND value = ?", (kind, value))
+        counts[(kind, value)] = int(row[0]) if row else 0
+    return counts
+
+
+def create_profile(conn: Connection, profile_id: str, now: int) -> None:
+    conn.execute("INSERT INTO profiles (id, created_at) VALUES (?, ?)", (profile_id, now))
+
+
+def set_traits(conn: Connection, profile_id: str, traits: Traits) -> None:
+    if traits.last_name:
+        conn.execute("UPDATE profiles SET last_name = ? WHERE id = ?", (traits.last_name, profile_id))
+    if traits.date_of_birth:
+        conn.execute("UPDATE profiles SET date_of_birth = ? WHERE id = ?", (traits.date_of_birth, profile_id))
+
+
+def add_link(conn: Connection, ident: Identifier, profile_id: str, verified: bool, reason: str, now: int) -> None:
+    conn.execute("INSERT INTO links (type, value, raw, profile_id, verified, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 (ident.type.value, ident.value, ident.raw, profile_id, verified, reason, now))
+
+
+def remove_link(conn: Connection, kind: str, value: str) -> str | None:
+    row = conn.one("SELECT profile_id FROM links WHERE type = ? AND value = ?", (kind, value))
+    if row:
+        conn.execute("DELETE FROM links WHERE type = ? AND value = ?", (kind, value))
+    return row[0] if row else None
+
+
+def record_claim(conn: Connection, ident: Identifier, profile_id: str, verified: bool, now: int) -> None:
+    conn.execute(
+        "INSERT INTO claims (type, value, profile_id, verified, first_at, last_at) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (type, value, profile_id) DO UPDATE SET last_at = excluded.last_at, "
+        "verified = (claims.verified OR excluded.verified)",
+        (ident.type.value, ident.value, profile_id, verified, now, now),
+    )
+
+
+def touch_session(conn: Connection, session_id: str, authenticated: bool, now: int) -> None:
+    conn.execute(
+        "INSERT INTO web_sessions (id, authenticated, started_at, last_seen_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at, "
+        "authenticated = (web_sessions.authenticated OR excluded.authenticated)",
+        (session_id, authenticated, now, now),
+    )
+
+
+def end_session(conn: Connection, session_id: str, reason: str, now: int) -> tuple[str | None, bool]:
+    """Mark the session ended; returns (owner profile, whether it was live before)."""
+    row = conn.one("SELECT ended_at FROM web_sessions WHERE id = ?", (session_id,))
+    owner = conn.one("SELECT profile_id FROM links WHERE type = ? AND value = ?", (IdentifierType.WEB_SESSION.value, session_id))
+    if row is None:
+        return None, False
+    if row[0] is None:
+        conn.execute("UPDATE web_sessions SET ended_at = ?, ended_reason = ? WHERE id = ?", (now, reason, session_id))
+    return (owner[0] if owner else None), row[0] is None
+
+
+def session_row(conn: Connection, session_id: str) -> tuple[int, int | None] | None:
+    row = conn.one("SELECT last_seen_at, ended_at FROM web_sessions WHERE id = ?", (session_id,))
+    return (row[0], row[1]) if row else None
+
+
+def conversation(conn: Connection, conversation_id: str) -> ConversationRow | None:
+    row = conn.one(f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE id = ?", (conversation_id,))
+    return _conversation(row) if row else None
+
+
+def upsert_conversation(conn: Connection, conversation_id: str, profile_id: str, channel: str, verified: bool,
+                        web_session_id: str | None, now: int) -> None:
+    conn.execute(
+        "INSERT INTO conversations (id, profile_id, channel, verified, web_session_id, started_at, last_activity_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET profile_id = excluded.profile_id, "
+        "verified = excluded.verified, web_session_id = COALESCE(excluded.web_session_id, conversations.web_session_id), "
+        "last_activity_at = excluded.last_activity_at",
+        (conversation_id, profile_id, channel, verified, web_session_id, now, now),
+    )
+
+
+def record_outcome(conn: Connection, conversation_id: str, agent_id: str | None, queue_id: str | None, topic: str | None,
+                   wrapup_code: str | None, stale: bool, now: int) -> None:
+    conn.execute(
+        "UPDATE conversations SET agent_id = COALESCE(?, agent_id), queue_id = COALESCE(?, queue_id), "
+        "topic = COALESCE(?, topic), wrapup_code = COALESCE(?, wrapup_code), stale_session = ?, "
+        "last_activity_at = ? WHERE id = ?",
+        (agent_id, queue_id, topic, wrapup_code, stale, now, conversation_id),
+    )
+
+
+def recent_conversations(conn: Connection, profile_id: str, since: int, until: int, exclude: str | None) -> list[ConversationRow]:
+    return [_conversation(row) for row in conn.rows(
+        f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE profile_id = ? AND last_activity_at >= ? "
+        "AND last_activity_at <= ? AND id <> ? ORDER BY last_activity_at DESC, id LIMIT 50",
+        (profile_id, since, until, exclude or ""),
+    )]
+
+
+def merge(conn: Connection, merge_id: str, survivor: str, absorbed: str, reason: str, factors: Sequence[str],
+          now: int) -> tuple[list[tuple[str, str]], list[str]]:
+    links = [(row[0], row[1]) for row in conn.rows("SELECT type, value FROM links WHERE profile_id = ? ORDER BY type, value",
+                                                  (absorbed,))]
+    moved_conversations = [row[0] for row in conn.rows("SELECT id FROM conversations WHERE profile_id = ? ORDER BY id",
+                                                       (absorbed,))]
+    conn.execute("UPDATE links SET profile_id = ? WHERE profile_id = ?", (survivor, absorbed))
+    conn.execute("UPDATE conversations SET profile_id = ? WHERE profile_id = ?", (survivor, absorbed))
+    conn.execute("UPDATE profiles SET status = 'merged', merged_into = ? WHERE id = ?", (survivor, absorbed))
+    conn.execute(
+        "INSERT INTO merges (id, survivor_id, absorbed_id, reason, factors, moved_links, moved_conversations, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (merge_id, survivor, absorbed, reason, json.dumps(list(factors)), json.dumps(links), json.dumps(moved_conversations),
+         now),
+    )
+    return links, moved_conversations
+
+
+@dataclass(frozen=True)
+class MergeRow:
+    id: str
+    survivor_id: str
+    absorbed_id: str
+    reason: str
+    moved_links: list[tuple[str, str]]
+    moved_conversations: list[str]
+    undone_at: int | None
+
+
+def merge_row(conn: Connection, merge_id: str) -> MergeRow | None:
+    row = conn.one("SELECT id, survivor_id, absorbed_id, reason, moved_links, moved_conversations, undone_at "
+                   "FROM merges WHERE id = ?", (merge_id,))
+    if row is None:
+        return None
+    return MergeRow(row[0], row[1], row[2], row[3], [tuple(x) for x in json.loads(row[4])], json.loads(row[5]), row[6])
+
+
+def undo_merge(conn: Connection, row: MergeRow, now: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Move the absorbed profile's links and conversations back. Returns (restored, gone since the merge)."""
+    restored: list[tuple[str, str]] = []
+    gone: list[tuple[str, str]] = []
+    for kind, value in row.moved_links:
+        owner = conn.one("SELECT profile_id FROM links WHERE type = ? AND value = ?", (kind, value))
+        if owner and owner[0] == row.survivor_id:
+            conn.execute("UPDATE links SET profile_id = ? WHERE type = ? AND value = ?", (row.absorbed_id, kind, value))
+            restored.append((kind, value))
+        else:
+            gone.append((kind, value))
+    for conversation_id in row.moved_conversations:
+        conn.execute("UPDATE conversations SET profile_id = ? WHERE id = ? AND profile_id = ?",
+                     (row.absorbed_id, conversation_id, row.survivor_id))
+    conn.execute("UPDATE profiles SET status = 'active', merged_into = NULL WHERE id = ?", (row.absorbed_id,))
+    conn.execute("UPDATE merges SET undone_at = ? WHERE id = ?", (now, row.id))
+    return restored, gone
+
+
+def merges_of(conn: Connection, profile_id: str) -> list[dict[str, Any]]:
+    return [
+        {"mergeId": r[0], "survivorProfileId": r[1], "absorbedProfileId": r[2], "reason": r[3], "factors": json.loads(r[4]),
+         "undone": r[5] is not None}
+        for r in conn.rows("SELECT id, survivor_id, absorbed_id, reason, factors, undone_at FROM merges "
+                           "WHERE survivor_id = ? OR absorbed_id = ? ORDER BY created_at, id", (profile_id, profile_id))
+    ]
+
+
+def links_of(conn: Connection, profile_id: str) -> list[dict[str, Any]]:
+    return [{"type": r[0], "value": r[1], "verified": bool(r[2]), "reason": r[3]}
+            for r in conn.rows("SELECT type, value, verified, reason FROM links WHERE profile_id = ? ORDER BY type, value",
+                               (profile_id,))]
+
+
+def audit(conn: Connection, at: int, action: str, reason: str, *, profile_id: str | None = None,
+          other_profile_id: str | None = None, identifier: tuple[str, str] | None = None,
+          conversation_id: str | None = None, request_id: str | None = None, detail: dict[str, Any] | None = None) -> None:
+    conn.execute(
+        "INSERT INTO audit (at, action, reason, profile_id, other_profile_id, identifier_type, identifier_value, "
+        "conversation_id, request_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (at, action, reason, profile_id, other_profile_id, identifier[0] if identifier else None,
+         identifier[1] if identifier else None, conversation_id, request_id, json.dumps(detail or {}, sort_keys=True)),
+    )
+
+
+def audit_trail(conn: Connection, profile_id: str, limit: int) -> list[dict[str, Any]]:
+    return [
+        {"seq": r[0], "at": r[1], "action": r[2], "reason": r[3], "profileId": r[4], "otherProfileId": r[5],
+         "identifierType": r[6], "identifierValue": r[7], "conversationId": r[8], "requestId": r[9],
+         "detail": json.loads(r[10])}
+        for r in conn.rows("SELECT seq, at, action, reason, profile_id, other_profile_id, identifier_type, identifier_value, "
+                           "conversation_id, request_id, detail FROM audit WHERE profile_id = ? OR other_profile_id = ? "
+                           "ORDER BY seq LIMIT ?", (profile_id, profile_id, limit))
+    ]
+
+
+def idempotent_response(conn: Connection, key: str) -> tuple[str, str, int, str] | None:
+    row = conn.one("SELECT operation, request_hash, status, response FROM idempotency WHERE key = ?", (key,))
+    return (row[0], row[1], int(row[2]), row[3]) if row else None
+
+
+def save_idempotent_response(conn: Connection, key: str, operation: str, request_hash: str, status: int, response: str,
+                             now: int) -> None:
+    conn.execute("INSERT INTO idempotency (key, operation, request_hash, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                 (key, operation, request_hash, status, response, now))
+
+
+def enqueue(conn: Connection, kind: str, payload: dict[str, Any], now: int) -> None:
+    conn.execute("INSERT INTO outbox (kind, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?)",
+                 (kind, json.dumps(payload, sort_keys=True), now, now))

@@ -1,0 +1,241 @@
+"""Fixtures for the stitching service: both stores, an in-process client, and real server processes.
+
+PostgreSQL: ``STITCHING_TEST_POSTGRES_URL`` names a server to use (an admin URL; each test gets its own
+database); otherwise a throwaway server is started from the machine's PostgreSQL binaries. Where neither
+exists the PostgreSQL half of the tests is skipped with the reason, unless ``STITCHING_REQUIRE_POSTGRES=1``
+(CI sets it), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from stitching.api.app import asgi
+from stitching.config import ApiCredential, ServiceSettings
+from stitching.devdb import PostgresUnavailable, TemporaryPostgres
+from stitching.store import Store
+
+T = TypeVar("T")
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "test-caller-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+class PostgresServer:
+    def __init__(self, admin_url: str, temporary: TemporaryPostgres | None) -> None:
+        self.admin_url = admin_url
+        self.temporary = temporary
+
+    def new_database(self) -> str:
+        name = f"stitching_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    given = os.environ.get("STITCHING_TEST_POSTGRES_URL")
+    if given:
+        yield PostgresServer(given, None)
+        return
+    try:
+        server = TemporaryPostgres().start()
+    except PostgresUnavailable as exc:
+        if os.environ.get("STITCHING_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required here (STITCHING_REQUIRE_POSTGRES=1): {exc}")
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+    try:
+        yield PostgresServer(server.admin_url, server)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/stitching.db"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.new_database()
+
+
+@dataclass
+class Clock:
+    now: int = field(default_factory=lambda: 1_795_000_000_000)
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, minutes: float) -> None:
+        self.now += int(minutes * 60_000)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def make_settings(database_url: str, **overrides: Any) -> ServiceSettings:
+    return ServiceSettings(credential=ApiCredential("genesys", TOKEN), database_url=database_url, **overrides)
+
+
+@pytest.fixture
+def settings(database_url: str) -> ServiceSettings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+def migrated(settings: ServiceSettings) -> Iterator[Store]:
+    store = Store(settings.database_url, settings.pool_size)
+    store.migrate()
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+class Api:
+    """The service in process, over HTTP semantics (starlette's TestClient), with the caller's credential."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    def stitch(self, expect: int = 200, headers: dict[str, str] | None = None, **body: Any) -> dict[str, Any]:
+        return self._call("POST", "/v1/stitch", body, expect, headers)
+
+    def record(self, expect: int = 200, **body: Any) -> dict[str, Any]:
+        return self._call("POST", "/v1/interactions", body, expect)
+
+    def logout(self, session: str, expect: int = 200) -> dict[str, Any]:
+        return self._call("POST", "/v1/sessions/end", {"webSessionId": session}, expect)
+
+    def context(self, expect: int = 200, **params: Any) -> dict[str, Any]:
+        response = self.client.get("/v1/context", params=params, headers=AUTH)
+        assert response.status_code == expect, response.text
+        return dict(response.json())
+
+    def profile(self, profile_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/v1/profiles/{profile_id}", None, 200)
+
+    def audit(self, profile_id: str) -> list[dict[str, Any]]:
+        return list(self._call("GET", f"/v1/profiles/{profile_id}/audit", None, 200)["entries"])
+
+    def unmerge(self, merge_id: str, expect: int = 200) -> dict[str, Any]:
+        return self._call("POST", f"/v1/merges/{merge_id}/undo", {"note": "wrong merge reported by agent"}, expect)
+
+    def _call(self, method: str, path: str, body: Any, expect: int, headers: dict[str, str] | None = None) -> dict[str, Any]:
+        response = self.client.request(method, path, json=body, headers={**AUTH, **(headers or {})})
+        assert response.status_code == expect, response.text
+        return dict(response.json())
+
+
+@pytest.fixture
+def app_factory(clock: Clock) -> Iterator[Callable[..., TestClient]]:
+    clients: list[TestClient] = []
+
+    def build(settings: ServiceSettings, **kwargs: Any) -> TestClient:
+        store = Store(settings.database_url, settings.pool_size)
+        store.migrate()
+        store.close()
+        client = TestClient(asgi(settings, clock=kwargs.pop("clock", clock), **kwargs))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield build
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def api(settings: ServiceSettings, app_factory: Callable[..., TestClient]) -> Api:
+    return Api(app_factory(settings))
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on a private loop: ``asyncio.run`` would leave the main thread without a current loop,
+    which Pulumi's ``Output`` (used by other tests in this process) expects to find."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        loop.close()
+
+
+# -- real server processes -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ServiceProcess:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=20)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def service_env(database_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STITCHING_")}
+    env.update(STITCHING_DATABASE_URL=database_url, STITCHING_API_TOKEN=TOKEN, PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+def start_service(database_url: str, log_dir: Path, workers: int = 1, **extra: str) -> ServiceProcess:
+    port = free_port()
+    log = log_dir / f"service-{port}.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stitching", "serve", "--port", str(port), "--workers", str(workers)],
+        cwd=ROOT, env=service_env(database_url, **extra), stdout=log.open("wb"), stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"service exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return ServiceProcess(url, process, log)
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise AssertionError(f"service did not become ready: {log.read_text()[-2000:]}")
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Callable[..., ServiceProcess]]:
+    started: list[ServiceProcess] = []
+
+    def start(database_url: str, **kwargs: Any) -> ServiceProcess:
+        service = start_service(database_url, tmp_path, **kwargs)
+        started.append(service)
+        return service
+
+    yield start
+    for service in started:
+        service.kill(signal.SIGTERM)
