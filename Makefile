@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STACK ?= dev
 
-.PHONY: plan test lint check golden clean
+.PHONY: plan test lint check golden clean serve bench
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,15 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 check: test lint
+
+# The stitching service on the embedded default (SQLite under build/stitching/, a dev caller token generated
+# once into build/stitching/dev-api-token). Production runs the container image: containers/stitching.Containerfile.
+serve: $(STAMP)
+	$(BIN)/python -m stitching serve --dev
+
+# Throughput and p50/p99 of stitch and context beside a no-op endpoint, on SQLite and a throwaway PostgreSQL.
+bench: $(STAMP)
+	$(BIN)/python -m stitching bench
 
 # Rewrite the golden files (rendered artifacts) after an intended change; review the diff before committing.
 golden: $(STAMP)
