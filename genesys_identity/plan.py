@@ -47,6 +47,7 @@ class Registration:
     provider: str
     dependencies: tuple[str, ...]
     inputs: dict[str, Any]
+    replace_on_changes: tuple[str, ...] = ()
 
 
 class PlanMocks(pulumi_mocks.Mocks):
@@ -83,6 +84,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 provider=request.provider.rsplit("::", 1)[0] if request.provider else "",
                 dependencies=tuple(sorted(set(request.dependencies))),
                 inputs=inputs,
+                replace_on_changes=tuple(sorted(request.replaceOnChanges)),
             ))
         return response
 
@@ -154,6 +156,7 @@ def evaluate(root: Path, stack: str) -> Plan:
             "provider": names.get(r.provider, r.provider),
             "dependsOn": sorted(names.get(d, d) for d in r.dependencies),
             "inputs": mask(r.inputs),
+            **({"replaceOnChanges": list(r.replace_on_changes)} if r.replace_on_changes else {}),
         }
         for r in sorted(monitor.registrations, key=lambda r: r.urn)
     ]

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
+import pulumi_random
 
+from components.data_actions import DataActions, DataActionsArgs
 from components.messenger import Messenger, MessengerArgs
 from genesys_identity import catalog
+from genesys_identity.actions import checks, definitions
 from genesys_identity.genesys.binding import GenesysProvider
 from genesys_identity.renderers.catalog_artifacts import digest
 from genesys_identity.settings import StackSettings
@@ -42,7 +45,20 @@ def build(settings: StackSettings) -> dict[str, pulumi.Output[Any]]:
         division_id=settings.division_id,
     ), genesys)
 
+    actions = definitions.load_all()
+    checks.require_valid(actions, attributes)
+    # The data actions' caller token: generated once per stack, kept in state as a secret, shared with the
+    # stitching service. Rotate: `pulumi up --replace <urn of stitching-caller-token>`.
+    caller_token = pulumi_random.RandomPassword("stitching-caller-token", length=48, special=False)
+    data_actions = DataActions("data-actions", DataActionsArgs(
+        integration_name=settings.name("Identity Stitching"),
+        service_url=settings.stitching_service_url,
+        caller_token=caller_token.result,
+        definitions=actions,
+    ), genesys)
+
     return {
+        "dataActionsIntegrationId": data_actions.integration_id,
         "deploymentId": messenger.deployment_id,
         "messengerSnippet": messenger.snippet,
         "configurationVersion": messenger.configuration_version,

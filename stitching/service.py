@@ -372,6 +372,7 @@ class StitchingService:
 
     def _unit(self, operation: str, idempotency_key: str | None, payload: dict[str, Any], lock_keys: list[str],
               work: Callable[[Connection], dict[str, Any]]) -> Reply:
+        idempotency_key = idempotency_key or None
         request_hash = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
         keys = [*lock_keys, f"idempotency:{idempotency_key}"] if idempotency_key else lock_keys
         for attempt in range(MAX_ATTEMPTS):

@@ -26,9 +26,11 @@ def test_plan_is_complete_and_byte_stable(tmp_path: Path) -> None:
     b = (tmp_path / "b" / "dev" / "plan.json").read_bytes()
     assert a == b
     document = json.loads(a)
-    assert len(document["resources"]) == 8
+    names = {r["name"] for r in document["resources"]}
+    assert {"messenger-identity-resolution", "data-actions-integration", "data-actions-stitch-identity",
+            "stitching-caller-token"} <= names
     assert "messenger-identity-resolution" in first.stdout
-    assert "8 resources for stack 'dev'" in first.stdout
+    assert f"{len(names)} resources for stack 'dev'" in first.stdout
 
 
 def test_broken_stack_file_gives_one_line_naming_the_key(project_copy: Path, tmp_path: Path) -> None:

@@ -34,6 +34,14 @@ def test_resources_use_the_bridged_type_tokens(dev_plan: Plan) -> None:
         "messenger-deployment": "genesyscloud:index/webdeploymentsDeployment:WebdeploymentsDeployment",
         "messenger-crm-source": "genesyscloud:index/externalcontactsExternalSource:ExternalcontactsExternalSource",
         "messenger-identity-resolution": "pulumi-python:dynamic/genesys:WebDeploymentIdentityResolution",
+        "stitching-caller-token": "random:index/randomPassword:RandomPassword",
+        "data-actions": "genesys-identity:dataActions:DataActions",
+        "data-actions-credential": "genesyscloud:index/integrationCredential:IntegrationCredential",
+        "data-actions-integration": "genesyscloud:index/integration:Integration",
+        "data-actions-stitch-identity": "genesyscloud:index/integrationAction:IntegrationAction",
+        "data-actions-get-last-interaction-context": "genesyscloud:index/integrationAction:IntegrationAction",
+        "data-actions-record-interaction-outcome": "genesyscloud:index/integrationAction:IntegrationAction",
+        "data-actions-end-web-session": "genesyscloud:index/integrationAction:IntegrationAction",
     }
 
 
@@ -41,7 +49,8 @@ def test_every_genesys_resource_goes_through_the_stack_provider(dev_plan: Plan) 
     resources = by_name(dev_plan)
     assert resources["genesyscloud"]["inputs"] == {"awsRegion": "us-east-1"}
     genesys = [r for r in dev_plan.resources if r["type"].startswith("genesyscloud:")]
-    assert genesys and all(r["provider"] == "genesyscloud" and r["parent"] == "messenger" for r in genesys)
+    assert genesys and all(r["provider"] == "genesyscloud" for r in genesys)
+    assert {r["parent"] for r in genesys} == {"messenger", "data-actions"}
 
 
 def test_configuration_enables_oidc_authentication_with_bridged_names(dev_plan: Plan) -> None:
@@ -91,6 +100,7 @@ def test_oidc_integration_carries_discovery_uri_and_token_lifetime(dev_plan: Pla
 def test_outputs_are_deployment_snippet_and_configuration_version(dev_plan: Plan) -> None:
     assert dev_plan.document["outputs"] == {
         "configurationVersion": "(version of messenger-configuration)",
+        "dataActionsIntegrationId": "(id of data-actions-integration)",
         "deploymentId": "(id of messenger-deployment)",
         "externalSourceId": "(id of messenger-crm-source)",
         "messengerSnippet": "(snippet of messenger-deployment)",

@@ -185,6 +185,11 @@ class GenesysResource(pulumi.CustomResource):
             props.setdefault(name, None)
         if secrets:
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=secrets))
+        # Attributes Genesys cannot change in place (a data action's contract, ...): say so in every preview.
+        replaced = sorted(self._pulumi_names[key] for key, attr in block.attributes.items()
+                          if attr.force_new and key in attributes)
+        if replaced:
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(replace_on_changes=replaced))
         self._terraform_type = terraform_type
         super().__init__(type_token(terraform_type), resource_name, props, opts, package_ref=_package_ref())
 

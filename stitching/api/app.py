@@ -41,7 +41,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
+# Data actions render an absent key as an empty header: empty means "no key".
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128, pattern=r"^[A-Za-z0-9._:-]*$")]
 
 
 def create_app(settings: ServiceSettings, *, store: Store | None = None, clock: Callable[[], int] = now_ms,

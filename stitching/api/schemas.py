@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 CHANNELS = ("web", "sms", "voice", "whatsapp", "facebook", "instagram", "line", "email", "apple")
 
@@ -19,18 +19,18 @@ def _blank_is_none(value: object) -> object:
 
 
 _Blank = BeforeValidator(_blank_is_none)
-Text10 = Annotated[str | None, _Blank, Field(default=None, max_length=10)]
-Text64 = Annotated[str | None, _Blank, Field(default=None, max_length=64)]
-Text100 = Annotated[str | None, _Blank, Field(default=None, max_length=100)]
-Text128 = Annotated[str | None, _Blank, Field(default=None, max_length=128)]
-Text200 = Annotated[str | None, _Blank, Field(default=None, max_length=200)]
-Text255 = Annotated[str | None, _Blank, Field(default=None, max_length=255)]
-Text500 = Annotated[str | None, _Blank, Field(default=None, max_length=500)]
+Text10 = Annotated[Annotated[str, StringConstraints(max_length=10)] | None, _Blank]
+Text64 = Annotated[Annotated[str, StringConstraints(max_length=64)] | None, _Blank]
+Text100 = Annotated[Annotated[str, StringConstraints(max_length=100)] | None, _Blank]
+Text128 = Annotated[Annotated[str, StringConstraints(max_length=128)] | None, _Blank]
+Text200 = Annotated[Annotated[str, StringConstraints(max_length=200)] | None, _Blank]
+Text255 = Annotated[Annotated[str, StringConstraints(max_length=255)] | None, _Blank]
+Text500 = Annotated[Annotated[str, StringConstraints(max_length=500)] | None, _Blank]
 
 
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")]
-OptionalId = Annotated[str | None, BeforeValidator(_blank_is_none),
-                       Field(default=None, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")]
+OptionalId = Annotated[Annotated[str, StringConstraints(max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")] | None,
+                       BeforeValidator(_blank_is_none)]
 Flag = Annotated[bool, BeforeValidator(lambda v: False if v in ("", None) else v)]
 EventTime = Annotated[datetime | None, BeforeValidator(_blank_is_none), Field(default=None)]
 

@@ -232,3 +232,13 @@ def test_health_readiness_metrics_and_openapi(api: Api) -> None:
     paths = api.client.get("/openapi.json").json()["paths"]
     assert {"/v1/stitch", "/v1/context", "/v1/interactions", "/v1/sessions/end", "/v1/merges/{merge_id}/undo",
             "/v1/links/unlink", "/v1/profiles/{profile_id}/audit", "/healthz", "/readyz", "/metrics"} <= set(paths)
+
+
+def test_blank_optional_fields_mean_not_given_as_data_actions_send_them(api: Api) -> None:
+    blank = {"oidcIssuer": "", "oidcSubject": "", "crmId": "", "email": "", "webSessionId": "", "lastName": "",
+             "dateOfBirth": "", "occurredAt": ""}
+    answer = api.stitch(channel="sms", conversationId="c-1", phone="+15551112222", phoneVerified=True, **blank)
+    assert answer["outcomes"] == [{"type": "phone", "result": "linked", "reason": "verified_identifier"}]
+    empty_key = api.client.post("/v1/stitch", json={"channel": "sms", "conversationId": "c-2", "phone": "+15551112222",
+                                                    "phoneVerified": True}, headers={**AUTH, "Idempotency-Key": ""})
+    assert empty_key.status_code == 200 and "Idempotent-Replayed" not in empty_key.headers

@@ -1,5 +1,5 @@
 // Generated from the participant attribute catalog (participant_attributes.yaml). Do not edit: change the catalog and
-// regenerate (`make plan`). Catalog digest: dcf77cf5912451db
+// regenerate (`make plan`). Catalog digest: cbec843147f42815
 //
 // For the web team: call genesysIdentity.setCustomerContext({...}) once the Genesys Messenger has loaded.
 // It checks every value against the catalog (name, type, format, length) and sends them with the

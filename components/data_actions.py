@@ -1,0 +1,87 @@
+"""The web services data actions that call the stitching service: integration, credential, one resource per action."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+
+from genesys_identity.actions.definitions import INTEGRATION_TYPE, ActionDefinition
+from genesys_identity.genesys.binding import GenesysResource
+
+# Genesys' "User Defined" credential type: the definitions read ``${credentials.token}`` in their headers.
+CREDENTIAL_TYPE = "userDefined"
+CREDENTIAL_KEY = "userDefined"
+
+
+@dataclass(frozen=True)
+class DataActionsArgs:
+    integration_name: str
+    service_url: pulumi.Input[str]
+    caller_token: pulumi.Input[str]  # a Pulumi secret shared with the stitching service
+    definitions: Sequence[ActionDefinition]
+
+
+class DataActions(pulumi.ComponentResource):
+    """A custom REST integration holding the service's caller token, and each data action on it.
+
+    The integration's name is the actions' ``category``: flows address an action as category + name, so
+    both come from here. A contract change replaces the action in Genesys (contracts are immutable after
+    publish); the binding marks ``contract_input``/``contract_output`` replace-on-change so previews say so.
+    """
+
+    def __init__(self, name: str, args: DataActionsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("genesys-identity:dataActions:DataActions", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.category = args.integration_name
+
+        credential = GenesysResource("genesyscloud_integration_credential", f"{name}-credential", {
+            "name": f"{args.integration_name} caller token",
+            "credential_type_name": CREDENTIAL_TYPE,
+            "fields": {"token": args.caller_token},
+        }, child)
+
+        integration = GenesysResource("genesyscloud_integration", f"{name}-integration", {
+            "integration_type": INTEGRATION_TYPE,
+            "intended_state": "ENABLED",
+            "config": {
+                "name": args.integration_name,
+                "notes": "Managed by Pulumi (genesys-identity): calls the identity stitching service.",
+                "properties": json.dumps({}),
+                "credentials": {CREDENTIAL_KEY: credential.id},
+            },
+        }, child)
+
+        self.action_ids: dict[str, pulumi.Output[str]] = {}
+        for definition in args.definitions:
+            request = definition.request
+            response = definition.response
+            url = pulumi.Output.concat(
+                pulumi.Output.from_input(args.service_url).apply(lambda base: str(base).rstrip("/")),
+                request["requestUrlTemplate"])
+            action = GenesysResource("genesyscloud_integration_action", f"{name}-{definition.file.removesuffix('.json')}", {
+                "name": definition.name,
+                "category": args.integration_name,
+                "integration_id": integration.id,
+                "secure": definition.secure,
+                "config_timeout_seconds": definition.timeout_seconds,
+                "contract_input": definition.contract_text("input"),
+                "contract_output": definition.contract_text("output"),
+                "config_request": {
+                    "request_url_template": url,
+                    "request_type": request["requestType"],
+                    "request_template": request.get("requestTemplate", "${input.rawRequest}"),
+                    "headers": dict(request.get("headers") or {}),
+                },
+                "config_response": {
+                    "translation_map": dict(response.get("translationMap") or {}),
+                    "translation_map_defaults": dict(response.get("translationMapDefaults") or {}),
+                    "success_template": response.get("successTemplate", "${rawResult}"),
+                },
+            }, pulumi.ResourceOptions(parent=self, depends_on=[integration]))
+            self.action_ids[definition.name] = action.id
+
+        self.integration_id = integration.id
+        self.register_outputs({"integrationId": integration.id, "category": self.category})
