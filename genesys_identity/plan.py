@@ -21,14 +21,17 @@ from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from genesys_identity import program
+from genesys_identity.actions.definitions import load_all
 from genesys_identity.errors import GenesysIdentityError
+from genesys_identity.files import write_atomically
 from genesys_identity.genesys.binding import (
     BRIDGE_PLUGIN,
     BRIDGE_PLUGIN_VERSION,
     PROVIDER_VERSION,
     read_only_outputs,
 )
-from genesys_identity.program import load_catalog
+from genesys_identity.program import load_catalog, rendered_flows
 from genesys_identity.renderers.catalog_artifacts import render_all
 from genesys_identity.settings import KEYS, parse_settings
 from genesys_identity.stackfile import StackFileSource
@@ -132,11 +135,13 @@ def evaluate(root: Path, stack: str) -> Plan:
         sys.path.insert(0, str(root))
     try:
         # Pulumi runs a program in its project folder; so does the offline plan.
+        program.WRITE_FLOW_FILES = False
         with contextlib.chdir(root):
             _sync_await(run_pulumi_func(lambda: _run_program(root)))
     except pulumi.RunError as error:
         raise GenesysIdentityError(str(error)) from None
     finally:
+        program.WRITE_FLOW_FILES = True
         if added:
             sys.path.remove(str(root))
     stack_resource = pulumi.runtime.get_root_resource()
@@ -161,8 +166,12 @@ def evaluate(root: Path, stack: str) -> Plan:
         for r in sorted(monitor.registrations, key=lambda r: r.urn)
     ]
     # The program has validated the settings and the catalog already; read them again for the review.
-    attributes = load_catalog(parse_settings(source, stack=stack, project=source.project))
+    stack_settings = parse_settings(source, stack=stack, project=source.project)
+    attributes = load_catalog(stack_settings)
     artifacts = render_all(attributes)
+    # The rendered flows, for reviewers (the program wrote the same text where the provider reads it).
+    for flow in rendered_flows(stack_settings, attributes, load_all()):
+        artifacts[f"flows/{flow.spec.output}"] = flow.text
     settings = {
         key: (MASK if source.is_secret(key) else _decode(source.get(key)))
         for key in source.keys()  # noqa: SIM118 - a ConfigSource, not a dict
@@ -199,19 +208,13 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
-
-
 def write(plan: Plan, out_dir: Path) -> Path:
     """Write the artifacts, then the plan, each atomically (a reader never sees half a file)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, text in plan.artifacts.items():
-        _write_atomically(out_dir / name, text)
+        write_atomically(out_dir / name, text)
     target = out_dir / "plan.json"
-    _write_atomically(target, plan.to_json())
+    write_atomically(target, plan.to_json())
     return target
 
 

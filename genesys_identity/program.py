@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_random
 
 from components.data_actions import DataActions, DataActionsArgs
+from components.flows import FlowFile, Flows
 from components.messenger import Messenger, MessengerArgs
+from components.queues import Queues, QueueSpec
+from components.sms_routing import SmsRouting
 from genesys_identity import catalog
 from genesys_identity.actions import checks, definitions
+from genesys_identity.files import write_atomically
+from genesys_identity.flows import check as flow_check
+from genesys_identity.flows import render as flow_render
 from genesys_identity.genesys.binding import GenesysProvider
 from genesys_identity.renderers.catalog_artifacts import digest
 from genesys_identity.settings import StackSettings
@@ -21,11 +28,59 @@ def load_catalog(settings: StackSettings) -> catalog.Catalog:
     return catalog.load(overlay=settings.catalog_overlay)
 
 
+FLOWS_OUT = Path("build") / "flows"
+# A real `pulumi preview/up` writes the rendered flows where the provider reads them (project-relative). The
+# offline plan turns this off: it keeps the same text as artifacts beside plan.json and writes nothing else.
+WRITE_FLOW_FILES = True
+
+
+def rendered_flows(settings: StackSettings, attributes: catalog.Catalog,
+                   actions: list[definitions.ActionDefinition]) -> list[flow_render.RenderedFlow]:
+    """Render the flows and run the checker on them: a flow that fails a check is never written or published."""
+    flows = flow_render.render(settings, attributes, actions)
+    queues = (settings.queues.web, settings.queues.sms)
+    category = settings.name(flow_render.DATA_ACTIONS_INTEGRATION_ROLE)
+    flow_check.require_valid([
+        problem for flow in flows
+        for problem in flow_check.check_flow(flow.spec.output, flow.text, actions=actions, category=category,
+                                             catalog=attributes, queues=queues)
+    ])
+    return flows
+
+
 def build(settings: StackSettings) -> dict[str, pulumi.Output[Any]]:
     """Declare the stack's resources; return the stack outputs."""
     attributes = load_catalog(settings)
+    actions = definitions.load_all()
+    checks.require_valid(actions, attributes)
+    flows = rendered_flows(settings, attributes, actions)
     provider = GenesysProvider("genesyscloud", {"aws_region": settings.region})
     genesys = pulumi.ResourceOptions(providers=[provider])
+
+    # The data actions' caller token: generated once per stack, kept in state as a secret, shared with the
+    # stitching service. Rotate: `pulumi up --replace <urn of stitching-caller-token>`.
+    caller_token = pulumi_random.RandomPassword("stitching-caller-token", length=48, special=False)
+    data_actions = DataActions("data-actions", DataActionsArgs(
+        integration_name=settings.name(flow_render.DATA_ACTIONS_INTEGRATION_ROLE),
+        service_url=settings.stitching_service_url,
+        caller_token=caller_token.result,
+        definitions=actions,
+    ), genesys)
+
+    queues = Queues("queues", [
+        QueueSpec("web", settings.queues.web, "Web messaging customers (managed by Pulumi).", "AnyAgent"),
+        QueueSpec("sms", settings.queues.sms, "SMS customers; the SMS flow prefers the last agent (managed by Pulumi).",
+                  "Disabled"),
+    ], settings.division_id, genesys)
+
+    files = []
+    for flow in flows:
+        path = FLOWS_OUT / settings.stack / flow.spec.output
+        if WRITE_FLOW_FILES:
+            write_atomically(path, flow.text)
+        files.append(FlowFile(flow.spec.output.removesuffix(".yaml"), flow.name, path.as_posix(), flow.digest))
+    # A flow is published after the queues and data actions it names exist.
+    published = Flows("flows", files, settings.force_unlock_flows, depends_on=[queues, data_actions], opts=genesys)
 
     messenger = Messenger("messenger", MessengerArgs(
         region=settings.region,
@@ -43,22 +98,16 @@ def build(settings: StackSettings) -> dict[str, pulumi.Output[Any]]:
         crm_profile_url_template=settings.crm_profile_url_template,
         automerge_web_tracking=settings.automerge_web_tracking,
         division_id=settings.division_id,
+        flow_id=published.ids["web-messaging"],
     ), genesys)
 
-    actions = definitions.load_all()
-    checks.require_valid(actions, attributes)
-    # The data actions' caller token: generated once per stack, kept in state as a secret, shared with the
-    # stitching service. Rotate: `pulumi up --replace <urn of stitching-caller-token>`.
-    caller_token = pulumi_random.RandomPassword("stitching-caller-token", length=48, special=False)
-    data_actions = DataActions("data-actions", DataActionsArgs(
-        integration_name=settings.name("Identity Stitching"),
-        service_url=settings.stitching_service_url,
-        caller_token=caller_token.result,
-        definitions=actions,
-    ), genesys)
+    SmsRouting("sms-routing", region=settings.region, number_ids=settings.sms_number_ids,
+               flow_id=published.ids["sms"], division_id=settings.division_id, opts=genesys)
 
     return {
         "dataActionsIntegrationId": data_actions.integration_id,
+        "webMessagingFlowId": published.ids["web-messaging"],
+        "smsFlowId": published.ids["sms"],
         "deploymentId": messenger.deployment_id,
         "messengerSnippet": messenger.snippet,
         "configurationVersion": messenger.configuration_version,

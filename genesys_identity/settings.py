@@ -29,6 +29,7 @@ _DURATION = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P
 _HOSTNAME = re.compile(r"^(?:\*\.)?(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^localhost$")
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,23}[a-z0-9]$")
 _QUEUE_NAME = re.compile(r"^[^\s](?:.{0,253}[^\s])?$")
+_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 
 
 class Secret:
@@ -87,6 +88,8 @@ class StackSettings:
     last_agent_window: timedelta
     web_session_timeout: timedelta
     catalog_overlay: Path | None = None  # absolute, inside the project
+    sms_number_ids: tuple[str, ...] = ()  # provisioned SMS numbers routed to the SMS flow
+    force_unlock_flows: bool = False
 
     def name(self, role: str) -> str:
         """A Genesys object name that is stable per stack: ``<prefix> <role>``."""
@@ -136,6 +139,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("lastAgentWindow", "a positive duration such as 2h", required=False, default="2h"),
     KeySpec("webSessionTimeout", "a positive duration such as 30m", required=False, default="30m"),
     KeySpec("catalogOverlay", "a project-relative path to a .yaml overlay of the attribute catalog", required=False),
+    KeySpec("smsNumberIds", "a list of SMS number ids (GET /api/v2/routing/sms/phonenumbers)", required=False, default=[]),
+    KeySpec("forceUnlockFlows", "true or false", required=False, default=False),
 )
 _BY_KEY = {spec.key: spec for spec in KEYS}
 
@@ -236,6 +241,21 @@ def parse_domains(value: Any) -> tuple[str, ...]:
     return tuple(domains)
 
 
+def parse_ids(value: Any) -> tuple[str, ...]:
+    items = json.loads(value) if isinstance(value, str) else value
+    if not isinstance(items, list):
+        raise ValueError("got a non-list value")
+    ids: list[str] = []
+    for item in items:
+        text = str(item).strip()
+        if not _ID.match(text):
+            raise ValueError(f"{item!r} is not an id (letters, digits and '-', up to 64)")
+        if text in ids:
+            raise ValueError(f"{item!r} is listed twice")
+        ids.append(text)
+    return tuple(ids)
+
+
 def parse_region(value: Any) -> str:
     region = str(value).strip().lower()
     known = load_schema().region_domains
@@ -333,6 +353,8 @@ def parse_settings(
         last_agent_window=reader.read("lastAgentWindow", parse_duration),
         web_session_timeout=reader.read("webSessionTimeout", parse_duration),
         catalog_overlay=reader.read("catalogOverlay", _overlay_path(source.root)) if overlay else None,
+        sms_number_ids=reader.read("smsNumberIds", parse_ids),
+        force_unlock_flows=reader.read("forceUnlockFlows", parse_bool),
     )
     if settings.web_session_timeout > settings.last_agent_window:
         raise reader.error(

@@ -221,7 +221,8 @@ def test_plan_carries_the_catalog_and_its_artifacts(project_copy: Path) -> None:
     plan = evaluate(project_copy, "dev")
     names = [a["name"] for a in plan.document["participantAttributes"]]
     assert "lastAgentId" in names
-    assert set(plan.artifacts) == {"messenger-attributes.js", "participant-attributes.md"}
+    assert set(plan.artifacts) == {"messenger-attributes.js", "participant-attributes.md", "flows/sms.yaml",
+                                   "flows/web-messaging.yaml"}
     before = plan.document["artifacts"]["participant-attributes.md"]
 
     (project_copy / "catalog" / "dev.yaml").write_text(

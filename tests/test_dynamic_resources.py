@@ -181,3 +181,20 @@ def test_fake_refuses_a_malformed_document(fake_genesys, api_client_factory) -> 
     state.known_ids.add("dep-1")
     with pytest.raises(GenesysApiError, match="HTTP 400: resolveIdentities is required"):
         api_client_factory("us-east-1").put(PATH, {"resolveIdentities": "yes"})
+
+
+def test_an_sms_number_is_routed_to_a_flow_and_a_new_flow_is_an_update(api_client_factory, fake_genesys) -> None:  # type: ignore[no-untyped-def]
+    state, _ = fake_genesys
+    state.known_ids.add("sms-1")
+    routing = RestSettingProvider("message-routing", client_factory=api_client_factory)
+    props = {"region": "us-east-1", "recipient_id": "sms-1", "flow_id": "flow-a"}
+    created = routing.create(props)
+    assert created.id == "message-routing/sms-1"
+    assert state.documents["/api/v2/routing/message/recipients/sms-1"]["flow"] == {"id": "flow-a"}
+    moved = {**props, "flow_id": "flow-b"}
+    diff = routing.diff(created.id, created.outs, moved)
+    assert diff.changes and not diff.replaces
+    routing.update(created.id, created.outs, moved)
+    assert routing.read(created.id, moved).outs["flow_id"] == "flow-b"
+    routing.delete(created.id, moved)  # Genesys wants a flow on a recipient: the last routing stays
+    assert state.documents["/api/v2/routing/message/recipients/sms-1"]["flow"] == {"id": "flow-b"}

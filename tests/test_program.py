@@ -42,6 +42,16 @@ def test_resources_use_the_bridged_type_tokens(dev_plan: Plan) -> None:
         "data-actions-get-last-interaction-context": "genesyscloud:index/integrationAction:IntegrationAction",
         "data-actions-record-interaction-outcome": "genesyscloud:index/integrationAction:IntegrationAction",
         "data-actions-end-web-session": "genesyscloud:index/integrationAction:IntegrationAction",
+        "queues": "genesys-identity:queues:Queues",
+        "queues-web": "genesyscloud:index/routingQueue:RoutingQueue",
+        "queues-sms": "genesyscloud:index/routingQueue:RoutingQueue",
+        "flows": "genesys-identity:flows:Flows",
+        "flows-web-messaging": "genesyscloud:index/flow:Flow",
+        "flows-sms": "genesyscloud:index/flow:Flow",
+        "sms-routing": "genesys-identity:smsRouting:SmsRouting",
+        "sms-routing-3f1c9a52-7d0e-4b8e-9c55-2a1d7e6b0c41": "pulumi-python:dynamic/genesys:MessageRouting",
+        "sms-routing-3f1c9a52-7d0e-4b8e-9c55-2a1d7e6b0c41-identity-resolution":
+            "pulumi-python:dynamic/genesys:SmsIdentityResolution",
     }
 
 
@@ -50,7 +60,7 @@ def test_every_genesys_resource_goes_through_the_stack_provider(dev_plan: Plan) 
     assert resources["genesyscloud"]["inputs"] == {"awsRegion": "us-east-1"}
     genesys = [r for r in dev_plan.resources if r["type"].startswith("genesyscloud:")]
     assert genesys and all(r["provider"] == "genesyscloud" for r in genesys)
-    assert {r["parent"] for r in genesys} == {"messenger", "data-actions"}
+    assert {r["parent"] for r in genesys} == {"messenger", "data-actions", "queues", "flows"}
 
 
 def test_configuration_enables_oidc_authentication_with_bridged_names(dev_plan: Plan) -> None:
@@ -103,6 +113,8 @@ def test_outputs_are_deployment_snippet_and_configuration_version(dev_plan: Plan
         "dataActionsIntegrationId": "(id of data-actions-integration)",
         "deploymentId": "(id of messenger-deployment)",
         "externalSourceId": "(id of messenger-crm-source)",
+        "smsFlowId": "(id of flows-sms)",
+        "webMessagingFlowId": "(id of flows-web-messaging)",
         "messengerSnippet": "(snippet of messenger-deployment)",
         "participantAttributeCatalog": digest(load()),
     }

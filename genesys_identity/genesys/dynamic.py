@@ -120,7 +120,31 @@ SMS_IDENTITY_RESOLUTION = RestSetting(
     reset_body=_sms_identity_reset,
 )
 
-SETTINGS: dict[str, RestSetting] = {s.kind: s for s in (WEB_DEPLOYMENT_IDENTITY_RESOLUTION, SMS_IDENTITY_RESOLUTION)}
+def _routing_body(props: Props) -> dict[str, Any]:
+    return {"flow": {"id": props["flow_id"]}}
+
+
+def _routing_props(body: Mapping[str, Any]) -> dict[str, Any]:
+    return {"flow_id": _ref_id(body, "flow")}
+
+
+# An SMS number (a messaging recipient) routed to an inbound message flow. Genesys wants a flow on a
+# recipient, so deleting this leaves the last routing in place (reset_body None); the SMS number's id is
+# its recipient id.
+MESSAGE_ROUTING = RestSetting(
+    kind="message-routing",
+    path="/api/v2/routing/message/recipients/{recipient_id}",
+    identity=("recipient_id",),
+    managed=("flow_id",),
+    booleans=(),
+    to_body=_routing_body,
+    from_body=_routing_props,
+    reset_body=None,
+)
+
+SETTINGS: dict[str, RestSetting] = {
+    s.kind: s for s in (WEB_DEPLOYMENT_IDENTITY_RESOLUTION, SMS_IDENTITY_RESOLUTION, MESSAGE_ROUTING)
+}
 
 
 class RestSettingProvider(dyn.ResourceProvider):
@@ -247,3 +271,19 @@ class SmsIdentityResolution(dyn.Resource, module="genesys", name="SmsIdentityRes
         props = {"region": region, "address_id": address_id, "division_id": division_id,
                  "resolve_identities": resolve_identities}
         super().__init__(RestSettingProvider(SMS_IDENTITY_RESOLUTION.kind), name, props, opts)
+
+
+class MessageRouting(dyn.Resource, module="genesys", name="MessageRouting"):
+    """Routes a messaging recipient (an SMS number) to an inbound message flow (``/routing/message/recipients/{id}``)."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        region: str,
+        recipient_id: pulumi.Input[str],
+        flow_id: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        props = {"region": region, "recipient_id": recipient_id, "flow_id": flow_id}
+        super().__init__(RestSettingProvider(MESSAGE_ROUTING.kind), name, props, opts)

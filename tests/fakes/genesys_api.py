@@ -22,6 +22,7 @@ CLIENT_SECRET = "fake-client-secret-Zq9"
 _DOCUMENTS = (
     re.compile(r"^/api/v2/webdeployments/deployments/(?P<id>[^/]+)/identityresolution$"),
     re.compile(r"^/api/v2/routing/sms/identityresolution/phonenumbers/(?P<id>[^/]+)$"),
+    re.compile(r"^/api/v2/routing/message/recipients/(?P<id>[^/]+)$"),
 )
 
 
@@ -164,6 +165,14 @@ def serve(state: FakeGenesys) -> tuple[ThreadingHTTPServer, str]:
                 if match["id"] not in state.known_ids:
                     self._send(404, {"message": f"{match['id']} not found", "code": "not.found", "status": 404,
                                      "contextId": "ctx-404"})
+                    return
+                if method == "PUT" and "/recipients/" in self.path:
+                    if not isinstance(body, dict) or not (body.get("flow") or {}).get("id"):
+                        self._send(400, {"message": "flow.id is required", "status": 400})
+                        return
+                    with state.lock:
+                        state.documents[self.path] = {"id": match["id"], "flow": body["flow"], "messengerType": "sms"}
+                    self._send(200, state.documents[self.path])
                     return
                 if method == "PUT":
                     if not isinstance(body, dict) or not isinstance(body.get("resolveIdentities"), bool):
