@@ -60,6 +60,8 @@ class PlanMocks(pulumi_mocks.Mocks):
         state = dict(args.inputs)
         for name in read_only_outputs(args.typ).values():
             state.setdefault(name, f"({name} of {args.name})")
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            state.setdefault("result", f"(result of {args.name})")
         return f"(id of {args.name})", state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
@@ -110,6 +112,7 @@ class Plan:
     stack: str
     document: dict[str, Any]
     artifacts: dict[str, str]  # derived files written beside plan.json (website snippet, auditors' table)
+    registrations: tuple[Registration, ...] = ()  # unmasked, in memory only: for tests that follow a secret
 
     def to_json(self) -> str:
         return json.dumps(self.document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -192,7 +195,7 @@ def evaluate(root: Path, stack: str) -> Plan:
         "resources": resources,
         "outputs": outputs,
     }
-    return Plan(stack, document, artifacts)
+    return Plan(stack, document, artifacts, tuple(monitor.registrations))
 
 
 def _run_program(root: Path) -> None:

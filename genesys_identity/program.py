@@ -60,9 +60,23 @@ def build(settings: StackSettings) -> dict[str, pulumi.Output[Any]]:
     # The data actions' caller token: generated once per stack, kept in state as a secret, shared with the
     # stitching service. Rotate: `pulumi up --replace <urn of stitching-caller-token>`.
     caller_token = pulumi_random.RandomPassword("stitching-caller-token", length=48, special=False)
+    service_url: pulumi.Input[str] = settings.stitching_service_url
+    if settings.service.target == "kubernetes":
+        # Imported here: the Kubernetes SDK is large, and external stacks never need it.
+        from components.stitching_service import StitchingService, StitchingServiceArgs
+
+        service = StitchingService("stitching", StitchingServiceArgs(
+            deployment=settings.service,
+            public_url=settings.stitching_service_url,
+            caller_token=caller_token.result,
+            context_window=settings.last_agent_window,
+            session_timeout=settings.web_session_timeout,
+            instance=settings.stack,
+        ))
+        service_url = service.url
     data_actions = DataActions("data-actions", DataActionsArgs(
         integration_name=settings.name(flow_render.DATA_ACTIONS_INTEGRATION_ROLE),
-        service_url=settings.stitching_service_url,
+        service_url=service_url,
         caller_token=caller_token.result,
         definitions=actions,
     ), genesys)

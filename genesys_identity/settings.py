@@ -21,15 +21,17 @@ import phonenumbers
 
 from genesys_identity.errors import SettingsError
 from genesys_identity.genesys.schema import load as load_schema
+from genesys_identity.stackfile import OFFLINE_SECRET, secret_env_name
 
 PROJECT = "genesys-identity"
-SECRET_ENV_PREFIX = "GENESYS_IDENTITY_"
 
 _DURATION = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?$")
 _HOSTNAME = re.compile(r"^(?:\*\.)?(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^localhost$")
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,23}[a-z0-9]$")
 _QUEUE_NAME = re.compile(r"^[^\s](?:.{0,253}[^\s])?$")
 _ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_K8S_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]{0,254}$")
 
 
 class Secret:
@@ -71,6 +73,26 @@ class QueueSettings:
 
 
 @dataclass(frozen=True)
+class ServiceDeployment:
+    """Where the stitching service runs: ``external`` (the stack only takes its URL) or ``kubernetes``."""
+
+    target: str
+    image: str | None = None
+    replicas: int = 1
+    max_replicas: int = 1
+    namespace: str = "genesys-identity"
+    database_url: Secret | None = field(default=None, repr=False)
+    ingress: bool = True
+    ingress_class: str | None = None
+    tls_secret: str = "stitching-tls"
+    default_phone_region: str = "US"
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.database_url is not None and self.database_url.reveal().startswith("sqlite:")
+
+
+@dataclass(frozen=True)
 class StackSettings:
     project: str
     stack: str
@@ -90,6 +112,7 @@ class StackSettings:
     catalog_overlay: Path | None = None  # absolute, inside the project
     sms_number_ids: tuple[str, ...] = ()  # provisioned SMS numbers routed to the SMS flow
     force_unlock_flows: bool = False
+    service: ServiceDeployment = ServiceDeployment("external")
 
     def name(self, role: str) -> str:
         """A Genesys object name that is stable per stack: ``<prefix> <role>``."""
@@ -141,6 +164,16 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("catalogOverlay", "a project-relative path to a .yaml overlay of the attribute catalog", required=False),
     KeySpec("smsNumberIds", "a list of SMS number ids (GET /api/v2/routing/sms/phonenumbers)", required=False, default=[]),
     KeySpec("forceUnlockFlows", "true or false", required=False, default=False),
+    KeySpec("stitchingDeployment", "external or kubernetes", required=False, default="external"),
+    KeySpec("stitchingImage", "a container image with a pinned tag or digest", required=False),
+    KeySpec("stitchingReplicas", "a whole number from 1 to 50", required=False, default=2),
+    KeySpec("stitchingMaxReplicas", "a whole number from stitchingReplicas to 100", required=False, default=6),
+    KeySpec("stitchingNamespace", "a Kubernetes namespace name", required=False, default="genesys-identity"),
+    KeySpec("stitchingDatabaseUrl", "postgresql://... (or sqlite:///... for one replica)", required=False, secret=True),
+    KeySpec("stitchingIngress", "true or false", required=False, default=True),
+    KeySpec("stitchingIngressClass", "an ingress class name", required=False),
+    KeySpec("stitchingTlsSecret", "the Kubernetes TLS secret of the ingress host", required=False,
+            default="stitching-tls"),
 )
 _BY_KEY = {spec.key: spec for spec in KEYS}
 
@@ -176,7 +209,7 @@ class _Reader:
 
     def secret(self, key: str) -> Secret:
         full = f"{self.project}:{key}"
-        env_name = SECRET_ENV_PREFIX + re.sub(r"(?<!^)(?=[A-Z])", "_", key).upper()
+        env_name = secret_env_name(key)
         value = self.source.get(full)
         if value not in (None, ""):
             if not self.source.is_secret(full):
@@ -355,6 +388,7 @@ def parse_settings(
         catalog_overlay=reader.read("catalogOverlay", _overlay_path(source.root)) if overlay else None,
         sms_number_ids=reader.read("smsNumberIds", parse_ids),
         force_unlock_flows=reader.read("forceUnlockFlows", parse_bool),
+        service=_service_deployment(reader),
     )
     if settings.web_session_timeout > settings.last_agent_window:
         raise reader.error(
@@ -362,6 +396,70 @@ def parse_settings(
             f"({settings.web_session_timeout}) must not exceed lastAgentWindow ({settings.last_agent_window})",
         )
     return settings
+
+
+def _service_deployment(reader: _Reader) -> ServiceDeployment:
+    target = reader.read("stitchingDeployment", _choice("external", "kubernetes"))
+    if target == "external":
+        return ServiceDeployment("external")
+    if not reader.raw("stitchingImage"):
+        raise reader.error("stitchingImage", "is missing: the kubernetes deployment needs the service's image")
+    replicas = reader.read("stitchingReplicas", _whole(1, 50))
+    max_replicas = reader.read("stitchingMaxReplicas", _whole(1, 100))
+    if max_replicas < replicas:
+        raise reader.error("stitchingMaxReplicas", f"({max_replicas}) must be at least stitchingReplicas ({replicas})")
+    database_url = reader.secret("stitchingDatabaseUrl")
+    if not database_url.reveal().startswith(("postgresql://", "postgres://", "sqlite:///")) \
+            and database_url.reveal() != OFFLINE_SECRET:
+        raise reader.error("stitchingDatabaseUrl", "must be a postgresql://... or sqlite:///... URL")
+    deployment = ServiceDeployment(
+        target="kubernetes",
+        image=reader.read("stitchingImage", parse_image),
+        replicas=replicas,
+        max_replicas=max_replicas,
+        namespace=reader.read("stitchingNamespace", _pattern(_K8S_NAME, "a DNS label (a-z, 0-9, '-')")),
+        database_url=database_url,
+        ingress=reader.read("stitchingIngress", parse_bool),
+        ingress_class=reader.read("stitchingIngressClass", _text) if reader.raw("stitchingIngressClass") else None,
+        tls_secret=reader.read("stitchingTlsSecret", _pattern(_K8S_NAME, "a DNS label (a-z, 0-9, '-')")),
+        default_phone_region=reader.read("defaultPhoneRegion", parse_phone_region),
+    )
+    if deployment.uses_sqlite and (replicas > 1 or max_replicas > 1):
+        raise reader.error(
+            "stitchingReplicas",
+            f"({replicas}, up to {max_replicas}) needs PostgreSQL: SQLite is one file on one pod's volume. Set "
+            "stitchingDatabaseUrl to postgresql://... or stitchingReplicas and stitchingMaxReplicas to 1",
+        )
+    return deployment
+
+
+def parse_image(value: Any) -> str:
+    text = str(value).strip()
+    if not _IMAGE.match(text):
+        raise ValueError(f"got {text!r}, which is not an image reference")
+    name_part = text.split("@")[0].rsplit("/", 1)[-1]
+    if "@sha256:" not in text and ":" not in name_part:
+        raise ValueError(f"{text!r} has no tag: pin a version (or a digest) so every replica runs the same code")
+    if text.endswith(":latest"):
+        raise ValueError(f"{text!r} uses :latest; pin a version (or a digest) so every replica runs the same code")
+    return text
+
+
+def _choice(*options: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = str(value).strip()
+        if text not in options:
+            raise ValueError(f"got {text!r}")
+        return text
+    return parse
+
+
+def _whole(low: int, high: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool) or not str(value).strip().isdigit() or not low <= int(value) <= high:
+            raise ValueError(f"got {value!r}")
+        return int(value)
+    return parse
 
 
 class PulumiConfigSource:

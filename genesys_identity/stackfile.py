@@ -7,6 +7,8 @@ marked secret, so they are masked wherever they would appear.
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,12 @@ import yaml
 from genesys_identity.errors import SettingsError
 
 OFFLINE_SECRET = "offline-plan-placeholder"
+SECRET_ENV_PREFIX = "GENESYS_IDENTITY_"
+
+
+def secret_env_name(key: str) -> str:
+    """The environment variable that may hold a secret setting: oidcClientSecret -> GENESYS_IDENTITY_OIDC_CLIENT_SECRET."""
+    return SECRET_ENV_PREFIX + re.sub(r"(?<!^)(?=[A-Z])", "_", key).upper()
 
 
 def _load_yaml(path: Path) -> Any:
@@ -59,12 +67,12 @@ class StackFileSource:
                 self._secrets.add(full)
             else:
                 self._values[full] = self._encode(value)
-        # Secrets normally set with `pulumi config set --secret` or the environment: the offline plan
-        # stands in for them, masked, so it never needs a secret.
+        # Secrets normally set with `pulumi config set --secret` or the environment: the offline plan takes
+        # an exported one (still masked) and otherwise stands in for it, so it never needs a secret.
         for key in secret_keys:
             full = self._qualify(key)
             if full not in self._values:
-                self._values[full] = OFFLINE_SECRET
+                self._values[full] = os.environ.get(secret_env_name(key)) or OFFLINE_SECRET
                 self._secrets.add(full)
 
     def _qualify(self, key: str) -> str:

@@ -1,0 +1,117 @@
+"""The stitching service deployed from the stack: Kubernetes resources under mocks, and the settings' refusals."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pulumi.runtime import rpc
+
+from genesys_identity.errors import GenesysIdentityError
+from genesys_identity.plan import MASK, Plan, evaluate
+from tests.test_program import set_key
+
+IMAGE = "registry.example.com/genesys-identity/stitching:1.4.2"
+
+
+def kubernetes_stack(root: Path, monkeypatch: pytest.MonkeyPatch, database_url: str = "postgresql://stitching@db:5432/ids",
+                     **keys: str) -> Plan:
+    monkeypatch.setenv("GENESYS_IDENTITY_STITCHING_DATABASE_URL", database_url)
+    set_key(root, "stitchingDeployment", "kubernetes")
+    set_key(root, "stitchingImage", IMAGE)
+    for key, value in keys.items():
+        set_key(root, key, value)
+    return evaluate(root, "dev")
+
+
+def by_type(plan: Plan, token: str) -> list[dict[str, Any]]:
+    return [r for r in plan.resources if r["type"] == token]
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
+
+
+def reveal(value: Any) -> Any:
+    if is_secret(value):
+        return reveal(value["value"])
+    if isinstance(value, dict):
+        return {k: reveal(v) for k, v in value.items()}
+    return value
+
+
+def test_deployment_service_and_secret_exist_with_probes_and_limits(project_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = kubernetes_stack(project_copy, monkeypatch)
+    [deployment] = by_type(plan, "kubernetes:apps/v1:Deployment")
+    spec = deployment["inputs"]["spec"]
+    assert spec["replicas"] == 2 and spec["strategy"]["type"] == "RollingUpdate"
+    pod = spec["template"]["spec"]
+    [container] = pod["containers"]
+    assert container["image"] == IMAGE
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["resources"] == {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}
+    assert pod["securityContext"]["runAsNonRoot"] is True and container["securityContext"]["readOnlyRootFilesystem"] is True
+    env = {e["name"]: e for e in container["env"]}
+    assert env["STITCHING_API_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "stitching", "key": "api-token"}
+    assert env["STITCHING_CONTEXT_WINDOW"]["value"] == "7200s"
+    [service] = by_type(plan, "kubernetes:core/v1:Service")
+    assert service["inputs"]["spec"]["ports"] == [{"name": "http", "port": 80, "targetPort": "http"}]
+    [secret] = by_type(plan, "kubernetes:core/v1:Secret")
+    assert secret["inputs"]["stringData"] == MASK
+    [ingress] = by_type(plan, "kubernetes:networking.k8s.io/v1:Ingress")
+    assert ingress["inputs"]["spec"]["tls"] == [{"hosts": ["stitching.dev.acme-support.example"], "secretName": "stitching-tls"}]
+    [hpa] = by_type(plan, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
+    assert (hpa["inputs"]["spec"]["minReplicas"], hpa["inputs"]["spec"]["maxReplicas"]) == (2, 6)
+    assert by_type(plan, "kubernetes:policy/v1:PodDisruptionBudget")
+    assert "postgresql://" not in plan.to_json()
+
+
+def test_the_data_actions_call_the_deployed_service_with_the_same_secret(project_copy: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = kubernetes_stack(project_copy, monkeypatch)
+    resources = {r["name"]: r for r in plan.resources}
+    url = resources["data-actions-stitch-identity"]["inputs"]["configRequest"]["requestUrlTemplate"]
+    assert url == "https://stitching.dev.acme-support.example/v1/stitch"
+    raw = {r.name: r.inputs for r in plan.registrations}
+    service_side, genesys_side = raw["stitching-secret"]["stringData"], raw["data-actions-credential"]["fields"]
+    assert is_secret(service_side) and is_secret(genesys_side)
+    assert reveal(service_side)["api-token"] == reveal(genesys_side)["token"] == "(result of stitching-caller-token)"
+
+
+def test_sqlite_with_more_than_one_replica_is_refused(project_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(GenesysIdentityError) as refused:
+        kubernetes_stack(project_copy, monkeypatch, database_url="sqlite:////data/stitching.db")
+    message = str(refused.value)
+    assert message.startswith("Pulumi.dev.yaml: genesys-identity:stitchingReplicas (2, up to 6) needs PostgreSQL")
+    assert "sqlite:" not in message  # the secret's value never reaches a message
+
+
+def test_sqlite_with_one_replica_keeps_its_file_on_a_volume(project_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = kubernetes_stack(project_copy, monkeypatch, database_url="sqlite:////data/stitching.db",
+                            stitchingReplicas="1", stitchingMaxReplicas="1")
+    [deployment] = by_type(plan, "kubernetes:apps/v1:Deployment")
+    assert deployment["inputs"]["spec"]["strategy"] == {"type": "Recreate"}
+    assert by_type(plan, "kubernetes:core/v1:PersistentVolumeClaim")
+    assert not by_type(plan, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
+
+
+@pytest.mark.parametrize(("key", "value", "expected"), [
+    ("stitchingImage", "registry.example.com/stitching:latest", "uses :latest"),
+    ("stitchingImage", "registry.example.com/stitching", "has no tag"),
+    ("stitchingMaxReplicas", "1", "must be at least stitchingReplicas (2)"),
+    ("stitchingDeployment", "nomad", "must be external or kubernetes"),
+])
+def test_bad_deployment_settings_name_the_key(project_copy: Path, monkeypatch: pytest.MonkeyPatch, key: str, value: str,
+                                              expected: str) -> None:
+    with pytest.raises(GenesysIdentityError, match=rf"genesys-identity:{key} .*{re.escape(expected)}"):
+        kubernetes_stack(project_copy, monkeypatch, **{key: value})
+
+
+def test_the_external_target_only_takes_the_url(project_copy: Path) -> None:
+    plan = evaluate(project_copy, "dev")
+    assert not [r for r in plan.resources if r["type"].startswith("kubernetes:")]
+    url = {r["name"]: r for r in plan.resources}["data-actions-end-web-session"]["inputs"]["configRequest"]
+    assert url["requestUrlTemplate"] == "https://stitching.dev.acme-support.example/v1/sessions/end"
