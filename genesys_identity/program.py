@@ -120,6 +120,9 @@ def build(settings: StackSettings) -> dict[str, pulumi.Output[Any]]:
 
     return {
         "dataActionsIntegrationId": data_actions.integration_id,
+        "stitchingServiceUrl": pulumi.Output.from_input(service_url),
+        # For an external service: `pulumi stack output --show-secrets stitchingCallerToken`.
+        "stitchingCallerToken": pulumi.Output.secret(caller_token.result),
         "webMessagingFlowId": published.ids["web-messaging"],
         "smsFlowId": published.ids["sms"],
         "deploymentId": messenger.deployment_id,

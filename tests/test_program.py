@@ -114,6 +114,8 @@ def test_outputs_are_deployment_snippet_and_configuration_version(dev_plan: Plan
         "deploymentId": "(id of messenger-deployment)",
         "externalSourceId": "(id of messenger-crm-source)",
         "smsFlowId": "(id of flows-sms)",
+        "stitchingCallerToken": MASK,
+        "stitchingServiceUrl": "https://stitching.dev.acme-support.example",
         "webMessagingFlowId": "(id of flows-web-messaging)",
         "messengerSnippet": "(snippet of messenger-deployment)",
         "participantAttributeCatalog": digest(load()),
