@@ -16,6 +16,7 @@ class FlowFile:
     name: str  # the flow's name in Genesys, stable per stack
     path: str  # the rendered file, relative to the project (read by the provider at apply time)
     digest: str  # sha256 of the rendered text
+    data_action_calls: tuple[tuple[str, str], ...] = ()  # (category, action) pairs the flow calls
 
 
 class Flows(pulumi.ComponentResource):
@@ -27,7 +28,12 @@ class Flows(pulumi.ComponentResource):
 
     def __init__(self, name: str, files: Sequence[FlowFile], force_unlock: bool,
                  depends_on: Sequence[pulumi.Resource] = (), opts: pulumi.ResourceOptions | None = None):
-        super().__init__("genesys-identity:flows:Flows", name, None, opts)
+        # What the flows call, as the component's properties: the policy pack checks it against the
+        # data actions the stack declares (policies see resources, not the flow files).
+        super().__init__("genesys-identity:flows:Flows", name, {"flows": [
+            {"role": f.role, "name": f.name, "dataActionCalls": [{"category": c, "action": a} for c, a in f.data_action_calls]}
+            for f in files
+        ]}, opts)
         self.ids: dict[str, pulumi.Output[str]] = {}
         for file in files:
             flow = GenesysResource("genesyscloud_flow", f"{name}-{file.role}", {

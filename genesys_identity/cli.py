@@ -54,6 +54,49 @@ def _action_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan_of(root: Path, stack: str, rev: str | None, folder: str | None, scratch: Path) -> Path:
+    """A plan folder: given, or rendered from a git revision (in a temporary worktree) or from the work tree."""
+    import subprocess
+
+    if folder:
+        return Path(folder) / stack if (Path(folder) / stack / "plan.json").exists() else Path(folder)
+    source = root
+    if rev:
+        source = scratch / f"worktree-{abs(hash(rev))}"
+        done = subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", str(source), rev],
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise GenesysIdentityError(f"git revision {rev!r}: {done.stderr.strip().splitlines()[-1]}")
+    out = scratch / f"plan-{abs(hash((rev, str(source))))}"
+    try:
+        done = subprocess.run([sys.executable, "-m", "genesys_identity", "plan", "--root", str(source), "--stack", stack,
+                               "--out", str(out)], cwd=source, capture_output=True, text=True, check=False)
+    finally:
+        if rev:
+            subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(source)], capture_output=True,
+                           check=False)
+    if done.returncode != 0:
+        raise GenesysIdentityError(f"plan of {rev or 'the work tree'} failed: {done.stderr.strip()}")
+    return out / stack
+
+
+def _diff(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from genesys_identity.audit import diff
+
+    root = Path(args.root).resolve()
+    with tempfile.TemporaryDirectory(prefix="genesys-identity-diff-") as tmp:
+        scratch = Path(tmp)
+        base = diff.PlanFolder.read(_plan_of(root, args.stack, args.base_rev, args.base, scratch))
+        head = diff.PlanFolder.read(_plan_of(root, args.stack, args.head_rev, args.head, scratch))
+        report = diff.compare(base, head)
+    target = diff.write(report, Path(args.out).resolve() / args.stack)
+    print(report.markdown())
+    print(f"report -> {target}", file=sys.stderr)
+    return 1 if report.approval else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="genesys-identity", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -62,6 +105,18 @@ def main(argv: list[str] | None = None) -> int:
     plan.add_argument("--root", default=".", help="project root holding Pulumi.yaml (default: .)")
     plan.add_argument("--out", default=None, help="output folder (default: <root>/build/plan)")
     plan.set_defaults(run=_plan)
+    compare = commands.add_parser(
+        "diff", help="compare two offline plans (folders or git revisions); exit 1 when a reviewer must approve")
+    compare.add_argument("--stack", default="dev")
+    compare.add_argument("--root", default=".")
+    base = compare.add_mutually_exclusive_group(required=True)
+    base.add_argument("--base", help="a plan folder (holding plan.json)")
+    base.add_argument("--base-rev", help="a git revision, rendered in a temporary worktree (e.g. origin/main)")
+    head = compare.add_mutually_exclusive_group()
+    head.add_argument("--head", help="a plan folder (default: the work tree, rendered now)")
+    head.add_argument("--head-rev", help="a git revision")
+    compare.add_argument("--out", default="build/review", help="where report.md and the flow pictures go")
+    compare.set_defaults(run=_diff)
     action = commands.add_parser("action", help="check data action definitions, or run one against a service")
     action_commands = action.add_subparsers(dest="action_command", required=True)
     check = action_commands.add_parser("check", help="static checks of every data action (exit 1 on a problem)")

@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 import pulumi_random
 
+from components.catalog import ParticipantAttributes
 from components.data_actions import DataActions, DataActionsArgs
 from components.flows import FlowFile, Flows
 from components.messenger import Messenger, MessengerArgs
@@ -54,6 +55,7 @@ def build(settings: StackSettings) -> dict[str, pulumi.Output[Any]]:
     actions = definitions.load_all()
     checks.require_valid(actions, attributes)
     flows = rendered_flows(settings, attributes, actions)
+    ParticipantAttributes("participant-attributes", attributes)
     provider = GenesysProvider("genesyscloud", {"aws_region": settings.region})
     genesys = pulumi.ResourceOptions(providers=[provider])
 
@@ -92,7 +94,8 @@ def build(settings: StackSettings) -> dict[str, pulumi.Output[Any]]:
         path = FLOWS_OUT / settings.stack / flow.spec.output
         if WRITE_FLOW_FILES:
             write_atomically(path, flow.text)
-        files.append(FlowFile(flow.spec.output.removesuffix(".yaml"), flow.name, path.as_posix(), flow.digest))
+        files.append(FlowFile(flow.spec.output.removesuffix(".yaml"), flow.name, path.as_posix(), flow.digest,
+                              tuple(flow_check.data_action_calls(flow.text))))
     # A flow is published after the queues and data actions it names exist.
     published = Flows("flows", files, settings.force_unlock_flows, depends_on=[queues, data_actions], opts=genesys)
 

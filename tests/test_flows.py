@@ -92,7 +92,7 @@ def test_reading_an_attribute_not_in_the_catalog_is_refused(dev_settings: StackS
 
 
 def test_unknown_queue_and_mistyped_variable_are_refused(dev_settings: StackSettings, tmp_path: Path) -> None:
-    flows = render_changed(dev_settings, tmp_path, "sms.yaml.j2", "name: {{ stack.sms_queue | yq }}", 'name: "Sales"')
+    flows = render_changed(dev_settings, tmp_path, "sms.yaml.j2", "queue=stack.sms_queue", "queue=\"Sales\"")
     assert any("transfers to queue 'Sales', which this stack does not declare" in p for p in problems_of(dev_settings, flows))
     flows = render_changed(dev_settings, tmp_path / "b", "sms.yaml.j2", "    - integerVariable:", "    - stringVariable:")
     assert any("variable 'Flow.lastInteractionMinutesAgo' is string, but this use needs integer" in p

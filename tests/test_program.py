@@ -42,6 +42,7 @@ def test_resources_use_the_bridged_type_tokens(dev_plan: Plan) -> None:
         "data-actions-get-last-interaction-context": "genesyscloud:index/integrationAction:IntegrationAction",
         "data-actions-record-interaction-outcome": "genesyscloud:index/integrationAction:IntegrationAction",
         "data-actions-end-web-session": "genesyscloud:index/integrationAction:IntegrationAction",
+        "participant-attributes": "genesys-identity:catalog:ParticipantAttributes",
         "queues": "genesys-identity:queues:Queues",
         "queues-web": "genesyscloud:index/routingQueue:RoutingQueue",
         "queues-sms": "genesyscloud:index/routingQueue:RoutingQueue",

@@ -238,3 +238,25 @@ def _check_expressions(ctx: Context, action: str, node: Any) -> None:
     elif isinstance(node, list):
         for item in node:
             _check_expressions(ctx, action, item)
+
+
+def data_action_calls(text: str) -> list[tuple[str, str]]:
+    """Every ``(category, action)`` a rendered flow calls, in order of appearance (duplicates kept once)."""
+    calls: list[tuple[str, str]] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            call = node.get("callData")
+            if isinstance(call, dict):
+                for category, body in (call.get("category") or {}).items():
+                    for action in ((body or {}).get("dataAction") or {}):
+                        if (str(category), str(action)) not in calls:
+                            calls.append((str(category), str(action)))
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for item in node:
+                visit(item)
+
+    visit(yaml.safe_load(text))
+    return calls
