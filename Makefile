@@ -1,5 +1,6 @@
 # Two commands do all set-up on a fresh machine (Python >= 3.11 and make required):
-#   make plan    evaluate the dev stack under Pulumi mocks and write build/plan/dev/plan.json
+#   make demo    the main job: the dev stack's offline plan, then the stitching service on SQLite and the
+#                cross-channel journey replayed through the real data actions
 #   make test    run the test suite
 PYTHON ?= python3
 VENV := .venv
@@ -7,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STACK ?= dev
 
-.PHONY: plan test lint check golden clean serve bench
+.PHONY: demo plan test lint check golden clean serve bench bench-generator
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +16,9 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --editable .
 	touch $@
+
+demo: plan
+	$(BIN)/python -m genesys_identity demo
 
 plan: $(STAMP)
 	$(BIN)/python -m genesys_identity plan --stack $(STACK)
@@ -36,6 +40,10 @@ serve: $(STAMP)
 # Throughput and p50/p99 of stitch and context beside a no-op endpoint, on SQLite and a throwaway PostgreSQL.
 bench: $(STAMP)
 	$(BIN)/python -m stitching bench
+
+# Time to evaluate the program and write the plan for 1, 10 and 100 web deployments.
+bench-generator: $(STAMP)
+	$(BIN)/python -m genesys_identity bench
 
 # Rewrite the golden files (rendered artifacts) after an intended change; review the diff before committing.
 golden: $(STAMP)

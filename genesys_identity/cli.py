@@ -129,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--token-file", required=True, help="file holding the caller token")
     run.add_argument("--dir", default="data_actions")
     run.set_defaults(run=_action_run)
+    demo = commands.add_parser("demo", help="start the service on SQLite and replay the cross-channel journey")
+    demo.set_defaults(run=lambda a: __import__("genesys_identity.demo").demo.main([]))
+    bench = commands.add_parser("bench", help="time to evaluate and write the plan for 1, 10 and 100 web deployments")
+    bench.add_argument("--sizes", default="1,10,100")
+    bench.set_defaults(run=lambda a: __import__("genesys_identity.bench").bench.main(["--sizes", a.sizes]))
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)

@@ -49,25 +49,28 @@ def rendered_flows(settings: StackSettings, attributes: catalog.Catalog,
     return flows
 
 
-def build(settings: StackSettings) -> dict[str, pulumi.Output[Any]]:
-    """Declare the stack's resources; return the stack outputs."""
+def build(settings: StackSettings, scope: str = "") -> dict[str, pulumi.Output[Any]]:
+    """Declare the stack's resources; return the stack outputs.
+
+    ``scope`` prefixes every logical name: the generator benchmark declares many contact centers in one stack.
+    """
     attributes = load_catalog(settings)
     actions = definitions.load_all()
     checks.require_valid(actions, attributes)
     flows = rendered_flows(settings, attributes, actions)
-    ParticipantAttributes("participant-attributes", attributes)
-    provider = GenesysProvider("genesyscloud", {"aws_region": settings.region})
+    ParticipantAttributes(f"{scope}participant-attributes", attributes)
+    provider = GenesysProvider(f"{scope}genesyscloud", {"aws_region": settings.region})
     genesys = pulumi.ResourceOptions(providers=[provider])
 
     # The data actions' caller token: generated once per stack, kept in state as a secret, shared with the
     # stitching service. Rotate: `pulumi up --replace <urn of stitching-caller-token>`.
-    caller_token = pulumi_random.RandomPassword("stitching-caller-token", length=48, special=False)
+    caller_token = pulumi_random.RandomPassword(f"{scope}stitching-caller-token", length=48, special=False)
     service_url: pulumi.Input[str] = settings.stitching_service_url
     if settings.service.target == "kubernetes":
         # Imported here: the Kubernetes SDK is large, and external stacks never need it.
         from components.stitching_service import StitchingService, StitchingServiceArgs
 
-        service = StitchingService("stitching", StitchingServiceArgs(
+        service = StitchingService(f"{scope}stitching", StitchingServiceArgs(
             deployment=settings.service,
             public_url=settings.stitching_service_url,
             caller_token=caller_token.result,
@@ -76,14 +79,14 @@ def build(settings: StackSettings) -> dict[str, pulumi.Output[Any]]:
             instance=settings.stack,
         ))
         service_url = service.url
-    data_actions = DataActions("data-actions", DataActionsArgs(
+    data_actions = DataActions(f"{scope}data-actions", DataActionsArgs(
         integration_name=settings.name(flow_render.DATA_ACTIONS_INTEGRATION_ROLE),
         service_url=service_url,
         caller_token=caller_token.result,
         definitions=actions,
     ), genesys)
 
-    queues = Queues("queues", [
+    queues = Queues(f"{scope}queues", [
         QueueSpec("web", settings.queues.web, "Web messaging customers (managed by Pulumi).", "AnyAgent"),
         QueueSpec("sms", settings.queues.sms, "SMS customers; the SMS flow prefers the last agent (managed by Pulumi).",
                   "Disabled"),
@@ -91,15 +94,15 @@ def build(settings: StackSettings) -> dict[str, pulumi.Output[Any]]:
 
     files = []
     for flow in flows:
-        path = FLOWS_OUT / settings.stack / flow.spec.output
+        path = FLOWS_OUT / settings.stack / f"{scope}{flow.spec.output}"
         if WRITE_FLOW_FILES:
             write_atomically(path, flow.text)
         files.append(FlowFile(flow.spec.output.removesuffix(".yaml"), flow.name, path.as_posix(), flow.digest,
                               tuple(flow_check.data_action_calls(flow.text))))
     # A flow is published after the queues and data actions it names exist.
-    published = Flows("flows", files, settings.force_unlock_flows, depends_on=[queues, data_actions], opts=genesys)
+    published = Flows(f"{scope}flows", files, settings.force_unlock_flows, depends_on=[queues, data_actions], opts=genesys)
 
-    messenger = Messenger("messenger", MessengerArgs(
+    messenger = Messenger(f"{scope}messenger", MessengerArgs(
         region=settings.region,
         integration_name=settings.name("Messenger OIDC"),
         integration_type_id=settings.oidc.integration_type_id,
@@ -118,7 +121,7 @@ def build(settings: StackSettings) -> dict[str, pulumi.Output[Any]]:
         flow_id=published.ids["web-messaging"],
     ), genesys)
 
-    SmsRouting("sms-routing", region=settings.region, number_ids=settings.sms_number_ids,
+    SmsRouting(f"{scope}sms-routing", region=settings.region, number_ids=settings.sms_number_ids,
                flow_id=published.ids["sms"], division_id=settings.division_id, opts=genesys)
 
     return {

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import secrets
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from stitching.config import ServiceSettings
 from stitching.errors import StitchingError
@@ -80,9 +84,38 @@ def _serve(args: argparse.Namespace) -> int:
         store.migrate()
     finally:
         store.close()
-    uvicorn.run("stitching.server:app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                log_level="info", access_log=False, proxy_headers=True, timeout_graceful_shutdown=10)
+    options = {"host": args.host, "port": args.port, "log_level": "info", "access_log": False, "proxy_headers": True,
+               "timeout_graceful_shutdown": 10}
+    if args.workers > 1:
+        uvicorn.run("stitching.server:app", factory=True, workers=args.workers, **options)
+        return 0
+    _GracefulServer(uvicorn.Config("stitching.server:app", factory=True, **options)).run()
     return 0
+
+
+class _GracefulServer:
+    """uvicorn's server, but a SIGTERM or SIGINT ends in a graceful shutdown and exit code 0 (uvicorn re-raises
+    the signal after shutting down, which reads as a crash to supervisors and scripts)."""
+
+    def __init__(self, config: Any) -> None:
+        import uvicorn
+
+        server = uvicorn.Server(config)
+
+        @contextlib.contextmanager
+        def capture_signals() -> Iterator[None]:
+            previous = {sig: signal.signal(sig, server.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+        server.capture_signals = capture_signals  # type: ignore[method-assign]
+        self.server = server
+
+    def run(self) -> None:
+        self.server.run()
 
 
 if __name__ == "__main__":

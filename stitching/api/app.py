@@ -96,12 +96,12 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None, clock: 
         phone: Annotated[str | None, Query(max_length=64)] = None,
         profileId: Annotated[str | None, Query(max_length=128)] = None,
         windowMinutes: Annotated[int | None, Query(ge=1, le=7 * 24 * 60)] = None,
-        asOf: Annotated[datetime | None, Query()] = None,
+        asOf: Annotated[str | None, Query(max_length=40)] = None,
         excludeConversationId: Annotated[str | None, Query(max_length=128)] = None,
     ) -> Response:
         return _reply(service.context(
             phone=phone or None, profile_id=profileId or None, window_s=windowMinutes * 60 if windowMinutes else None,
-            as_of=_ms(asOf, "asOf"), exclude_conversation_id=excludeConversationId or None,
+            as_of=_ms(_datetime(asOf, "asOf"), "asOf"), exclude_conversation_id=excludeConversationId or None,
         ))
 
     @app.post("/v1/interactions", response_model=schemas.RecordResponse, tags=["routing"])
@@ -204,9 +204,11 @@ class _Guard:
             if refusal is not None:
                 await refusal(scope, receive, send_with_status)
                 return
-            await self.app(scope, self._limited(receive), send_with_status)
-        except _TooLarge:
-            await _error(413, "too_large", f"request body over {self.max_body} bytes")(scope, receive, send_with_status)
+            buffered = await self._read_body(receive)
+            if buffered is None:
+                await _error(413, "too_large", f"request body over {self.max_body} bytes")(scope, receive, send_with_status)
+                return
+            await self.app(scope, buffered, send_with_status)
         finally:
             route = scope.get("route")
             label = getattr(route, "path", "unmatched")
@@ -227,23 +229,33 @@ class _Guard:
                 return response
         return None
 
-    def _limited(self, receive: Receive) -> Receive:
-        seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
+    async def _read_body(self, receive: Receive) -> Receive | None:
+        """The whole body, read before the app sees it (bodies are small); None when it is over the limit, also
+        for chunked bodies that declared no length."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_body:
-                    raise _TooLarge
-            return message
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        delivered = False
 
-        return limited
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
 
-
-class _TooLarge(Exception):
-    pass
+        return replay
 
 
 def _error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
@@ -292,6 +304,16 @@ def _reply(reply: Reply) -> Response:
 def _request_id(request: Request) -> str | None:
     value = request.scope.get("state", {}).get("request_id")
     return str(value) if value else None
+
+
+def _datetime(value: str | None, field: str) -> datetime | None:
+    """A query parameter's ISO 8601 time; empty means not given (data actions render absent inputs so)."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRequest(field, "expected an ISO 8601 time such as 2026-11-21T10:00:00Z") from None
 
 
 def _ms(value: datetime | None, field: str = "occurredAt") -> int | None:

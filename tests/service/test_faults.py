@@ -1,0 +1,203 @@
+"""Faults and abuse: a killed process mid-merge, the database going away, fuzzed and oversized requests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stitching.devdb import PostgresUnavailable, TemporaryPostgres
+from stitching.store import Store
+from tests.service.conftest import AUTH, ServiceProcess, make_settings, run_async
+
+ISSUER = "https://idp.example.com"
+CUSTOMERS = 60
+
+
+def _seed_pairs(url: str) -> None:
+    """Per customer two profiles that one verified login will merge: a web one and a CRM one."""
+    with httpx.Client(base_url=url, headers=AUTH, timeout=30) as client:
+        for i in range(CUSTOMERS):
+            assert client.post("/v1/stitch", json={"channel": "web", "conversationId": f"w-{i}", "oidcIssuer": ISSUER,
+                                                   "oidcSubject": f"user-{i}", "oidcVerified": True}).status_code == 200
+            assert client.post("/v1/stitch", json={
+                "channel": "voice", "conversationId": f"v-{i}", "crmId": f"CRM-{i}", "crmIdVerified": True,
+                "phone": f"+1555300{i:04d}", "phoneVerified": True}).status_code == 200
+
+
+def _merging(i: int) -> dict[str, Any]:
+    return {"channel": "web", "conversationId": f"m-{i}", "oidcIssuer": ISSUER, "oidcSubject": f"user-{i}",
+            "oidcVerified": True, "crmId": f"CRM-{i}", "crmIdVerified": True, "phone": f"+1555300{i:04d}",
+            "phoneVerified": True}
+
+
+async def _fire(url: str) -> list[int]:
+    async with httpx.AsyncClient(base_url=url, headers=AUTH, timeout=30) as client:
+        async def one(i: int) -> int:
+            try:
+                return (await client.post("/v1/stitch", json=_merging(i))).status_code
+            except httpx.TransportError:
+                return 0  # the process died under this request
+        return await asyncio.gather(*(one(i) for i in range(CUSTOMERS)))
+
+
+def _consistent(database_url: str) -> dict[str, int]:
+    """The store's invariants after a crash; returns counts for the caller's expectations."""
+    store = Store(database_url, 2)
+    try:
+        with store.unit_of_work(write=False) as conn:
+            orphan_links = conn.one("SELECT count(*) FROM links l JOIN profiles p ON p.id = l.profile_id "
+                                    "WHERE p.status <> 'active'")
+            half_merged = conn.one("SELECT count(*) FROM profiles p WHERE p.status = 'merged' AND NOT EXISTS "
+                                   "(SELECT 1 FROM merges m WHERE m.absorbed_id = p.id AND m.undone_at IS NULL)")
+            unrecorded = conn.one("SELECT count(*) FROM merges m WHERE NOT EXISTS (SELECT 1 FROM audit a WHERE "
+                                  "a.action = 'merge' AND a.other_profile_id = m.absorbed_id)")
+            links = conn.one("SELECT count(*) FROM links")
+            merges = conn.one("SELECT count(*) FROM merges")
+    finally:
+        store.close()
+    assert orphan_links and half_merged and unrecorded and links and merges
+    assert orphan_links[0] == 0, "a link points at a merged profile: a half merge"
+    assert half_merged[0] == 0, "a profile is marked merged without its merge record"
+    assert unrecorded[0] == 0, "a merge without its audit entry"
+    return {"links": int(links[0]), "merges": int(merges[0])}
+
+
+def test_a_process_killed_during_concurrent_merges_leaves_a_consistent_store_and_recovers(
+    database_url: str, services: Callable[..., ServiceProcess]
+) -> None:
+    first = services(database_url)
+    _seed_pairs(first.url)
+    before = _consistent(database_url)
+    assert before == {"links": 3 * CUSTOMERS, "merges": 0}
+
+    async def kill_mid_burst() -> list[int]:
+        burst = asyncio.create_task(_fire(first.url))
+        await asyncio.sleep(0.15)
+        first.kill(signal.SIGKILL)
+        return await burst
+
+    statuses = run_async(kill_mid_burst())
+    assert set(statuses) <= {0, 200} and 0 in statuses, "the kill should land mid-burst"
+    mid = _consistent(database_url)
+    assert mid["links"] == 3 * CUSTOMERS  # no link lost, none duplicated
+
+    second = services(database_url)  # restart on the same store, then retry what the callers saw fail
+    assert set(run_async(_fire(second.url))) == {200}
+    after = _consistent(database_url)
+    assert after == {"links": 3 * CUSTOMERS, "merges": CUSTOMERS}
+
+
+def test_the_database_going_away_gives_503_and_service_resumes_when_it_returns(
+    tmp_path: Path, services: Callable[..., ServiceProcess]
+) -> None:
+    try:
+        server = TemporaryPostgres().start()
+    except PostgresUnavailable as exc:
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+    try:
+        url = server.create_database("outage")
+        service = services(url)
+        body = {"channel": "sms", "conversationId": "c-1", "phone": "+15550001111", "phoneVerified": True}
+        with httpx.Client(base_url=service.url, headers=AUTH, timeout=30) as client:
+            profile = client.post("/v1/stitch", json=body).json()["profileId"]
+            server.pause()
+            down = client.post("/v1/stitch", json={**body, "conversationId": "c-2"})
+            assert down.status_code == 503 and down.headers["Retry-After"] == "1"
+            assert down.json()["error"] == "unavailable" and "postgres" not in down.text.lower()
+            assert client.get("/readyz").status_code == 503
+            assert client.get("/healthz").status_code == 200  # alive: not to be restarted for the database's outage
+            server.resume()
+            deadline = time.monotonic() + 20
+            while client.get("/readyz").status_code != 200 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            again = client.post("/v1/stitch", json={**body, "conversationId": "c-2"})
+            assert again.status_code == 200 and again.json()["profileId"] == profile
+    finally:
+        server.stop()
+
+
+# -- fuzzing the API -----------------------------------------------------------------------------------------
+
+SPECIMENS = ["", " ", "null", "+1", "0000000000", "a@b", "(555) 010-2030", "\uff46\uff55\uff4c\uff4c", "\u0000", "😀" * 40]
+TEXT = st.one_of(st.none(), st.text(max_size=300), st.sampled_from(SPECIMENS))
+FIELD_VALUES = st.one_of(TEXT, st.booleans(), st.integers(), st.floats(allow_nan=True), st.lists(st.integers(), max_size=3))
+STITCH_BODIES = st.fixed_dictionaries(
+    {"channel": st.one_of(st.sampled_from(["web", "sms", "voice"]), FIELD_VALUES),
+     "conversationId": st.one_of(st.from_regex(r"[A-Za-z0-9]{1,20}", fullmatch=True), FIELD_VALUES)},
+    optional={key: FIELD_VALUES for key in ("oidcIssuer", "oidcSubject", "oidcVerified", "crmId", "crmIdVerified", "phone",
+                                            "phoneVerified", "email", "emailVerified", "webSessionId", "lastName",
+                                            "dateOfBirth", "occurredAt", "unexpected")},
+)
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+@pytest.fixture(scope="module")
+def fuzz_client(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from stitching.api.app import asgi
+
+    path = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
+    settings_ = make_settings(f"sqlite:///{path}")
+    store = Store(settings_.database_url)
+    store.migrate()
+    store.close()
+    with TestClient(asgi(settings_), raise_server_exceptions=False) as client:
+        yield client, settings_.database_url
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                   HealthCheck.too_slow])
+@given(body=STITCH_BODIES)
+def test_fuzzed_stitch_bodies_never_get_a_500_nor_store_garbage(fuzz_client: Any, body: dict[str, Any]) -> None:
+    client, database_url = fuzz_client
+    response = client.post("/v1/stitch", content=json.dumps(body, allow_nan=True), headers={**AUTH,
+                                                                                           "Content-Type": "application/json"})
+    assert response.status_code < 500, response.text
+    assert response.status_code in (200, 413, 422), response.text
+    if response.status_code == 200:
+        store = Store(database_url, 1)
+        try:
+            with store.unit_of_work(write=False) as conn:
+                for kind, value in conn.rows("SELECT type, value FROM links"):
+                    if kind == "phone":
+                        assert E164.match(value), value
+                    elif kind == "email":
+                        assert value == value.lower() and "@" in value, value
+                    assert value.strip() == value and value.lower() not in ("", "null", "undefined"), value
+        finally:
+            store.close()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(phone=st.text(max_size=80), window=st.one_of(st.none(), st.integers(), st.text(max_size=8)),
+       as_of=st.one_of(st.none(), st.text(max_size=40)))
+def test_fuzzed_context_queries_never_get_a_500(fuzz_client: Any, phone: str, window: Any, as_of: Any) -> None:
+    client, _ = fuzz_client
+    params = {"phone": phone, **({"windowMinutes": window} if window is not None else {}),
+              **({"asOf": as_of} if as_of is not None else {})}
+    response = client.get("/v1/context", params=params, headers=AUTH)
+    assert response.status_code in (200, 422), response.text
+
+
+def test_a_chunked_body_over_the_limit_is_refused_without_a_length(fuzz_client: Any) -> None:
+    client, _ = fuzz_client
+
+    def chunks() -> Any:
+        yield b'{"channel": "web", "conversationId": "c", "lastName": "'
+        for _ in range(40):
+            yield b"x" * 1024
+        yield b'"}'
+
+    response = client.post("/v1/stitch", content=chunks(), headers={**AUTH, "Content-Type": "application/json"})
+    assert response.status_code == 413
