@@ -235,9 +235,10 @@ class StitchingService:
         owners = repo.owners(conn, keys)
         conversation = repo.conversation(conn, req.conversation_id)
         involved = set(owners.values()) | ({conversation.profile_id} if conversation else set())
-        conn.lock_profiles(sorted(involved))
-        if repo.owners(conn, keys) != owners:  # a concurrent merge moved a link between the read and the lock
-            raise RetryTransaction("owners changed")
+        if conn.dialect == "postgresql" and involved:
+            conn.lock_profiles(sorted(involved))
+            if repo.owners(conn, keys) != owners:  # a concurrent merge moved a link between the read and the lock
+                raise RetryTransaction("owners changed")
         session_ids = [c.identifier.value for c in claims if c.type == IdentifierType.WEB_SESSION]
         world = World(
             owners=owners,

@@ -64,9 +64,10 @@ class Connection:
         return found[0] if found else None
 
     def lock_keys(self, keys: Sequence[str]) -> None:
-        if self.dialect == "postgresql":
-            for key in sorted(set(keys)):
-                self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (lock_id(key),))
+        """Advisory locks in one round trip, taken left to right in a fixed order (two units never deadlock)."""
+        if self.dialect == "postgresql" and keys:
+            ids = sorted({lock_id(key) for key in keys})
+            self.raw.execute("SELECT " + ", ".join("pg_advisory_xact_lock(%s)" for _ in ids), ids)
 
     def lock_profiles(self, ids: Sequence[str]) -> None:
         if self.dialect == "postgresql" and ids:

@@ -37,30 +37,35 @@ def _conversation(row: tuple[Any, ...]) -> ConversationRow:
                            bool(row[11]))
 
 
+def _pairs(keys: Sequence[tuple[str, str]]) -> tuple[str, list[str]]:
+    """``(type, value) IN (...)`` with its parameters: one round trip for all of a request's identifiers."""
+    params = [part for key in keys for part in key]
+    return "(type, value) IN (" + ", ".join("(?, ?)" for _ in keys) + ")", params
+
+
 def owners(conn: Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    found: dict[tuple[str, str], str] = {}
-    for kind, value in keys:
-        row = conn.one("SELECT profile_id FROM links WHERE type = ? AND value = ?", (kind, value))
-        if row:
-            found[(kind, value)] = row[0]
-    return found
+    if not keys:
+        return {}
+    where, params = _pairs(keys)
+    return {(row[0], row[1]): row[2] for row in conn.rows(f"SELECT type, value, profile_id FROM links WHERE {where}", params)}
 
 
 def profiles(conn: Connection, ids: Iterable[str]) -> dict[str, ProfileView]:
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    views: dict[str, ProfileView] = {}
-    for pid, created_at, last_name, dob in conn.rows(
-        f"SELECT id, created_at, last_name, date_of_birth FROM profiles WHERE id IN {conn.in_clause(len(wanted))}", wanted
+    links: dict[str, list[LinkView]] = {pid: [] for pid in wanted}
+    for pid, kind, value, verified in conn.rows(
+        f"SELECT profile_id, type, value, verified FROM links WHERE profile_id IN {conn.in_clause(len(wanted))} "
+        "ORDER BY profile_id, type, value", wanted,
     ):
-        links = tuple(
-            LinkView(IdentifierType(kind), value, bool(verified))
-            for kind, value, verified in conn.rows("SELECT type, value, verified FROM links WHERE profile_id = ? "
-                                                   "ORDER BY type, value", (pid,))
-        )
-        views[pid] = ProfileView(pid, created_at, links, Traits(last_name, dob))
-    return views
+        links[pid].append(LinkView(IdentifierType(kind), value, bool(verified)))
+    return {
+        pid: ProfileView(pid, created_at, tuple(links[pid]), Traits(last_name, dob))
+        for pid, created_at, last_name, dob in conn.rows(
+            f"SELECT id, created_at, last_name, date_of_birth FROM profiles WHERE id IN {conn.in_clause(len(wanted))}",
+            wanted)
+    }
 
 
 def profile_status(conn: Connection, profile_id: str) -> tuple[str, str | None] | None:
@@ -84,10 +89,12 @@ def sessions(conn: Connection, ids: Iterable[str], owners_by_key: dict[tuple[str
 
 
 def claimants(conn: Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    counts: dict[tuple[str, str], int] = {}
-    for kind, value in keys:
-        row = conn.one("SELECT count(*) FROM claims WHERE type = ? AND value = ?", (kind, value))
-        counts[(kind, value)] = int(row[0]) if row else 0
+    counts = {key: 0 for key in keys}
+    if keys:
+        where, params = _pairs(keys)
+        for kind, value, count in conn.rows(f"SELECT type, value, count(*) FROM claims WHERE {where} GROUP BY type, value",
+                                            params):
+            counts[(kind, value)] = int(count)
     return counts
 
 
