@@ -15,13 +15,8 @@ seconds. The service is stopped cleanly at the end.
 
 from __future__ import annotations
 
-import os
 import secrets
-import signal
-import socket
-import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +26,8 @@ import httpx
 from genesys_identity.actions import definitions
 from genesys_identity.actions.runner import ActionFailure, execute
 from genesys_identity.errors import GenesysIdentityError
+from stitching import process
+from stitching.errors import StitchingError
 
 ISSUER = "https://login.dev.acme-support.example"
 PHONE_ON_FILE = "+15552017788"
@@ -121,48 +118,24 @@ def main(argv: list[str] | None = None) -> int:
     for leftover in work.glob("stitching.db*"):
         leftover.unlink()
     token = secrets.token_urlsafe(32)
-    port = _free_port()
-    env = {**os.environ, "STITCHING_DATABASE_URL": f"sqlite:///{work / 'stitching.db'}", "STITCHING_API_TOKEN": token}
-    log = (work / "service.log").open("wb")
-    print(f"Starting the stitching service on SQLite ({work / 'stitching.db'}), port {port}...")
-    service = subprocess.Popen([sys.executable, "-m", "stitching", "serve", "--port", str(port)], cwd=root, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    database = work / "stitching.db"
+    print(f"Starting the stitching service on SQLite ({database})...")
     try:
-        _wait_ready(url, service, work / "service.log")
-        demo = Demo(url, token)
+        service = process.start(f"sqlite:///{database}", token, work / "service.log")
+    except StitchingError as exc:
+        raise GenesysIdentityError(str(exc)) from None
+    try:
+        demo = Demo(service.url, token)
         start = (datetime.now(UTC) - timedelta(hours=3, minutes=10)).replace(second=0, microsecond=0)
-        print("Replaying the journey through the real data action definitions:\n")
+        print(f"Replaying the journey through the real data action definitions ({service.url}):\n")
         decisions = journey(demo, start)
         demo.client.close()
     except ActionFailure as failure:
         print(f"error: a data action failed: {failure}", file=sys.stderr)
         return 1
     finally:
-        service.send_signal(signal.SIGTERM)
-        code = service.wait(timeout=20)
-        log.close()
+        code = service.stop()
     print(f"\nStitching service stopped cleanly (exit {code}). Decisions:")
     for line in decisions:
         print(f"  - {line}")
     return 0 if code == 0 else 1
-
-
-def _wait_ready(url: str, service: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if service.poll() is not None:
-            raise GenesysIdentityError(f"the stitching service exited: {log.read_text()[-1000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise GenesysIdentityError("the stitching service did not become ready within 30 s")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

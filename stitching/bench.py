@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,8 +22,8 @@ from typing import Any
 
 import httpx
 
+from stitching import process
 from stitching.devdb import TemporaryPostgres
-from stitching.errors import StitchingError
 
 TOKEN = "bench-" + uuid.uuid4().hex
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
@@ -90,25 +87,18 @@ class _database:
 
 
 def _measure(store: str, url: str, levels: list[int], requests: int, customers: int, workers: int) -> list[Figure]:
-    port = _free_port()
-    env = {**os.environ, "STITCHING_DATABASE_URL": url, "STITCHING_API_TOKEN": TOKEN,
-           "STITCHING_DB_POOL_SIZE": str(max(levels) + 2)}
     log = Path(tempfile.mkstemp(prefix="stitching-bench-", suffix=".log")[1])
-    server = subprocess.Popen([sys.executable, "-m", "stitching", "serve", "--port", str(port), "--workers", str(workers)],
-                              env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    server = process.start(url, TOKEN, log, workers=workers, env={"STITCHING_DB_POOL_SIZE": str(max(levels) + 2)})
     try:
-        _wait_ready(base, server, log)
-        phones = asyncio.run(_seed(base, customers))
+        phones = asyncio.run(_seed(server.url, customers))
         figures = []
         for level in levels:
             for name, make in _operations(phones).items():
-                figures.append(asyncio.run(_load(store, base, name, make, level, requests)))
+                figures.append(asyncio.run(_load(store, server.url, name, make, level, requests)))
                 print(f"[{store}] {name:8} c={level:<3} {figures[-1].throughput:8.0f} req/s", file=sys.stderr, flush=True)
         return figures
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        server.stop()
         log.unlink(missing_ok=True)
 
 
@@ -181,23 +171,3 @@ def _print(figures: list[Figure]) -> None:
         base = baseline[(f.store, f.concurrency)]
         print(f"{f.store:10} {f.operation:9} {f.concurrency:>4} {f.throughput:>8.0f} {f.p50_ms:>8.2f} {f.p99_ms:>8.2f} "
               f"{f.throughput / base.throughput:>14.2f} {f.p50_ms / base.p50_ms:>12.2f} {f.errors:>6}")
-
-
-def _wait_ready(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise StitchingError(f"the server exited: {log.read_text()[-1000:]}")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise StitchingError("the server did not become ready within 30 s")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

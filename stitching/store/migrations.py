@@ -94,9 +94,10 @@ CREATE TABLE idempotency (
 );
 """
 
-_SQLITE = _TABLES + """
+# The audit log and the outbox differ only in how each dialect numbers rows and forbids changes.
+_SEQUENCED = """
 CREATE TABLE audit (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq {serial},
     at BIGINT NOT NULL,
     action TEXT NOT NULL,
     reason TEXT NOT NULL,
@@ -106,14 +107,12 @@ CREATE TABLE audit (
     identifier_value TEXT,
     conversation_id TEXT,
     request_id TEXT,
-    detail TEXT NOT NULL DEFAULT '{}'
+    detail TEXT NOT NULL DEFAULT '{{}}'
 );
 CREATE INDEX audit_by_profile ON audit (profile_id, seq);
 CREATE INDEX audit_by_other_profile ON audit (other_profile_id, seq);
-CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TABLE outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {serial},
     kind TEXT NOT NULL,
     payload TEXT NOT NULL,
     created_at BIGINT NOT NULL,
@@ -124,38 +123,18 @@ CREATE TABLE outbox (
 );
 """
 
-_POSTGRESQL = _TABLES + """
-CREATE TABLE audit (
-    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    at BIGINT NOT NULL,
-    action TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    profile_id TEXT,
-    other_profile_id TEXT,
-    identifier_type TEXT,
-    identifier_value TEXT,
-    conversation_id TEXT,
-    request_id TEXT,
-    detail TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX audit_by_profile ON audit (profile_id, seq);
-CREATE INDEX audit_by_other_profile ON audit (other_profile_id, seq);
+_SQLITE = _TABLES + _SEQUENCED.format(serial="INTEGER PRIMARY KEY AUTOINCREMENT") + """
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"""
+
+_POSTGRESQL = _TABLES + _SEQUENCED.format(serial="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY") + """
 CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'the audit log is append-only';
 END;
 $$;
 CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit FOR EACH ROW EXECUTE FUNCTION audit_append_only();
-CREATE TABLE outbox (
-    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    kind TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    created_at BIGINT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at BIGINT NOT NULL,
-    done_at BIGINT,
-    last_error TEXT
-);
 """
 
 MIGRATIONS: tuple[Migration, ...] = (

@@ -11,21 +11,17 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from stitching import process
 from stitching.api.app import asgi
 from stitching.config import ApiCredential, ServiceSettings
 from stitching.devdb import PostgresUnavailable, TemporaryPostgres
@@ -181,50 +177,15 @@ def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
 # -- real server processes -----------------------------------------------------------------------------------
 
 
-@dataclass
-class ServiceProcess:
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
+class ServiceProcess(process.ServiceProcess):
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            self.process.wait(timeout=20)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def service_env(database_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STITCHING_")}
-    env.update(STITCHING_DATABASE_URL=database_url, STITCHING_API_TOKEN=TOKEN, PYTHONUNBUFFERED="1", **extra)
-    return env
+        self.stop(sig)
 
 
 def start_service(database_url: str, log_dir: Path, workers: int = 1, **extra: str) -> ServiceProcess:
-    port = free_port()
-    log = log_dir / f"service-{port}.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "stitching", "serve", "--port", str(port), "--workers", str(workers)],
-        cwd=ROOT, env=service_env(database_url, **extra), stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"service exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return ServiceProcess(url, process, log)
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise AssertionError(f"service did not become ready: {log.read_text()[-2000:]}")
+    started = process.start(database_url, TOKEN, log_dir / f"service-{uuid.uuid4().hex[:8]}.log", workers=workers,
+                            env=extra)
+    return ServiceProcess(started.url, started.process, started.log)
 
 
 @pytest.fixture
