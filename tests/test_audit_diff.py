@@ -96,3 +96,21 @@ def test_the_command_exits_0_when_nothing_needs_approval_and_1_when_something_do
                           cwd=ROOT, capture_output=True, text=True, check=False)
     assert same.returncode == 0 and "No changes." in same.stdout
     assert changed_report.approval
+
+
+def test_git_revisions_are_rendered_in_temporary_worktrees(tmp_path: Path) -> None:
+    if not (ROOT / ".git").exists():
+        pytest.skip("the project is not a git checkout here")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    git = ["git", "-C", str(clone), "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    edit(clone / "flows" / "sms.yaml.j2", "a little while ago", "earlier today")
+    subprocess.run([*git, "commit", "-qam", "reword the SMS greeting"], check=True)
+    done = subprocess.run([sys.executable, "-m", "genesys_identity", "diff", "--root", str(clone), "--base-rev", "HEAD~1",
+                           "--head-rev", "HEAD", "--out", str(tmp_path / "review")],
+                          cwd=clone, capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert "### acme-dev SMS Inbound (`sms.yaml`)" in done.stdout
+    assert "- Wording or structure changed; no state, data action call or transfer target changed." in done.stdout
+    worktrees = subprocess.run(["git", "-C", str(clone), "worktree", "list"], capture_output=True, text=True, check=True)
+    assert len(worktrees.stdout.strip().splitlines()) == 1  # the temporary worktrees are gone
