@@ -82,9 +82,21 @@ def test_a_process_killed_during_concurrent_merges_leaves_a_consistent_store_and
     before = _consistent(database_url)
     assert before == {"links": 3 * CUSTOMERS, "merges": 0}
 
+    def merges_done() -> int:
+        store = Store(database_url, 1)
+        try:
+            with store.unit_of_work(write=False) as conn:
+                row = conn.one("SELECT count(*) FROM merges")
+            return int(row[0]) if row else 0
+        finally:
+            store.close()
+
     async def kill_mid_burst() -> list[int]:
         burst = asyncio.create_task(_fire(first.url))
-        await asyncio.sleep(0.15)
+        # Kill as soon as the first merges have committed: the rest are in flight or queued behind them.
+        deadline = time.monotonic() + 10
+        while await asyncio.to_thread(merges_done) < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
         first.kill(signal.SIGKILL)
         return await burst
 
