@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import hypothesis
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
@@ -26,6 +27,12 @@ from stitching.api.app import asgi
 from stitching.config import ApiCredential, ServiceSettings
 from stitching.devdb import PostgresUnavailable, TemporaryPostgres
 from stitching.store import Store
+
+# Hypothesis keeps no example database (tests never write into the repo tree); CI explores the same examples
+# every run (HYPOTHESIS_PROFILE=ci in .ci/run), a developer's run explores new ones.
+hypothesis.settings.register_profile("default", database=None)
+hypothesis.settings.register_profile("ci", database=None, derandomize=True)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
