@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import tempfile
 import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import hypothesis
+import hypothesis.configuration
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
@@ -30,6 +32,7 @@ from stitching.store import Store
 
 # Hypothesis keeps no example database (tests never write into the repo tree); CI explores the same examples
 # every run (HYPOTHESIS_PROFILE=ci in .ci/run), a developer's run explores new ones.
+hypothesis.configuration.set_hypothesis_home_dir(tempfile.mkdtemp(prefix="hypothesis-"))  # its caches, too
 hypothesis.settings.register_profile("default", database=None)
 hypothesis.settings.register_profile("ci", database=None, derandomize=True)
 hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
