@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import phonenumbers
@@ -43,7 +43,7 @@ class GenesysBackendSettings:
 @dataclass(frozen=True)
 class ServiceSettings:
     credential: ApiCredential
-    database_url: str = DEFAULT_DATABASE_URL
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)  # may carry a password
     default_region: str = "US"
     context_window_s: int = 2 * 3600
     session_timeout_s: int = 30 * 60

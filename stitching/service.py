@@ -325,20 +325,24 @@ class StitchingService:
                                 "queueId": None, "topic": None, "wrapupCode": None, "minutesAgo": None,
                                 "conversationId": None, "reason": "no_verified_link"}
         if ident is not None:
-            profile_id = repo.owners(conn, [ident.key]).get(ident.key)
-            if profile_id is None:
+            # Links always point at active profiles (a merge moves them): one query finds the profile.
+            row = conn.one("SELECT p.id, p.external_contact_id FROM links l JOIN profiles p ON p.id = l.profile_id "
+                           "WHERE l.type = ? AND l.value = ?", ident.key)
+            if row is None:
                 return body
-        assert profile_id is not None
-        for _ in range(16):  # follow merges to the surviving profile
-            status = repo.profile_status(conn, profile_id)
-            if status is None:
-                raise NotFound(f"profile {profile_id!r} not found")
-            if status[0] != "merged" or status[1] is None:
-                break
-            profile_id = status[1]
-        row = conn.one("SELECT external_contact_id FROM profiles WHERE id = ?", (profile_id,))
-        body.update(found=True, profileId=profile_id, reason="no_recent_interaction",
-                    externalContactId=row[0] if row else None)
+        else:
+            assert profile_id is not None
+            for _ in range(16):  # follow merges to the surviving profile
+                row = conn.one("SELECT id, external_contact_id, status, merged_into FROM profiles WHERE id = ?",
+                               (profile_id,))
+                if row is None:
+                    raise NotFound(f"profile {profile_id!r} not found")
+                if row[2] != "merged" or row[3] is None:
+                    break
+                profile_id = row[3]
+        assert row is not None
+        profile_id = str(row[0])
+        body.update(found=True, profileId=profile_id, reason="no_recent_interaction", externalContactId=row[1])
         recent = repo.recent_conversations(conn, profile_id, now - window_ms, now, exclude)
         if not recent:
             return body
