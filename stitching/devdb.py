@@ -11,7 +11,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -20,6 +19,7 @@ from types import TracebackType
 import psycopg
 
 from stitching.errors import StitchingError
+from stitching.process import free_port
 
 
 class PostgresUnavailable(StitchingError):
@@ -48,7 +48,7 @@ class TemporaryPostgres:
         if self.bindir is None:
             raise PostgresUnavailable("no PostgreSQL server binaries (install Debian's postgresql package)")
         self.root = Path(tempfile.mkdtemp(prefix="stitching-pg-"))
-        self.port = _free_port()
+        self.port = free_port()
         self._as_user: list[str] = []
         if os.geteuid() == 0:
             try:
@@ -104,8 +104,3 @@ class TemporaryPostgres:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
