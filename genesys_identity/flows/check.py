@@ -169,21 +169,14 @@ def _check_call(ctx: Context, name: str, body: dict[str, Any], reaches_queue_aft
         ctx.problem(name, f"calls unknown data action {action_name!r} (known: {', '.join(sorted(ctx.actions))})")
         return
     bindings = bindings or {}
-    contract_inputs = definition.input_schema.get("properties", {})
     given = bindings.get("inputs") or {}
-    for missing in sorted(set(contract_inputs) - set(given)):
-        ctx.problem(name, f"{action_name}: input {missing!r} is not bound (bind it or give noValue)")
-    for unknown in sorted(set(given) - set(contract_inputs)):
-        ctx.problem(name, f"{action_name}: has no input {unknown!r}")
+    _exactly(ctx, name, action_name, "input", definition.input_schema.get("properties", {}), given)
     for required in definition.input_schema.get("required", []):
         if required in given and (given[required] or {}).get("noValue"):
             ctx.problem(name, f"{action_name}: required input {required!r} has no value")
     contract_outputs = definition.output_schema.get("properties", {})
     outputs = bindings.get("successOutputs") or {}
-    for missing in sorted(set(contract_outputs) - set(outputs)):
-        ctx.problem(name, f"{action_name}: success output {missing!r} is not bound (bind it or give noValue)")
-    for unknown in sorted(set(outputs) - set(contract_outputs)):
-        ctx.problem(name, f"{action_name}: has no success output {unknown!r}")
+    _exactly(ctx, name, action_name, "success output", contract_outputs, outputs)
     for output, form in outputs.items():
         if isinstance(form, dict) and "var" in form and output in contract_outputs:
             needed = _CONTRACT_TYPES.get(str(contract_outputs[output].get("type")), "string")
@@ -196,6 +189,15 @@ def _check_call(ctx: Context, name: str, body: dict[str, Any], reaches_queue_aft
         path_actions = (paths[path] or {}).get("actions") or []
         if not _walk(ctx, path_actions, reaches_queue_after) and path != "success":
             ctx.problem(name, f"its {path} path never reaches a queue: the customer would be dropped")
+
+
+def _exactly(ctx: Context, name: str, action_name: str, what: str, contract: Mapping[str, Any],
+             bound: Mapping[str, Any]) -> None:
+    """A callData binds every field of the contract (noValue for unused ones, as Archy exports do) and no other."""
+    for missing in sorted(set(contract) - set(bound)):
+        ctx.problem(name, f"{action_name}: {what} {missing!r} is not bound (bind it or give noValue)")
+    for unknown in sorted(set(bound) - set(contract)):
+        ctx.problem(name, f"{action_name}: has no {what} {unknown!r}")
 
 
 def _check_attributes(ctx: Context, name: str, kind: str, body: dict[str, Any]) -> None:
