@@ -13,7 +13,10 @@ from genesys_identity.genesys.binding import GenesysResource
 
 # Genesys' "User Defined" credential type: the definitions read ``${credentials.token}`` in their headers.
 CREDENTIAL_TYPE = "userDefined"
-CREDENTIAL_KEY = "userDefined"
+# The ``custom-rest-actions`` integration type has one credential slot, named ``basicAuth`` whatever the
+# credential's type (provider 1.84.1 docs/resources/integration.md, docs/guides/custom_auth_action.md, whose
+# userDefinedOAuth credential also goes under ``basicAuth``). Any other key leaves the integration without one.
+CREDENTIAL_KEY = "basicAuth"
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,13 @@ class DataActions(pulumi.ComponentResource):
     The integration's name is the actions' ``category``: flows address an action as category + name, so
     both come from here. A contract change replaces the action in Genesys (contracts are immutable after
     publish); the binding marks ``contract_input``/``contract_output`` replace-on-change so previews say so.
+
+    A replaced action is deleted before its successor is created (``delete_before_replace``), the order
+    Terraform uses for the provider's ForceNew attributes and the one the provider is built and tested with.
+    Pulumi's bridge would otherwise create first (the dynamic bridge sets no ``DeleteBeforeReplace``), leaving
+    two actions of one name in one category for a moment: no public source says whether Genesys refuses
+    that, and Archy, which finds an action by category and name, could bind a republished flow to the old
+    one. The flows that call the action are republished after it (their trigger hashes its id).
     """
 
     def __init__(self, name: str, args: DataActionsArgs, opts: pulumi.ResourceOptions | None = None):
@@ -55,6 +65,8 @@ class DataActions(pulumi.ComponentResource):
         }, child)
 
         self.action_ids: dict[str, pulumi.Output[str]] = {}
+        # (category, name) -> id: what a flow's callData resolves to when it is published (components/flows.py).
+        self.bindings: dict[tuple[str, str], pulumi.Output[str]] = {}
         for definition in args.definitions:
             request = definition.request
             response = definition.response
@@ -80,8 +92,9 @@ class DataActions(pulumi.ComponentResource):
                     "translation_map_defaults": dict(response.get("translationMapDefaults") or {}),
                     "success_template": response.get("successTemplate", "${rawResult}"),
                 },
-            }, pulumi.ResourceOptions(parent=self, depends_on=[integration]))
+            }, pulumi.ResourceOptions(parent=self, depends_on=[integration], delete_before_replace=True))
             self.action_ids[definition.name] = action.id
+            self.bindings[(args.integration_name, definition.name)] = action.id
 
         self.integration_id = integration.id
         self.register_outputs({"integrationId": integration.id, "category": self.category})

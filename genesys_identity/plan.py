@@ -51,6 +51,7 @@ class Registration:
     dependencies: tuple[str, ...]
     inputs: dict[str, Any]
     replace_on_changes: tuple[str, ...] = ()
+    delete_before_replace: bool = False
 
 
 class PlanMocks(pulumi_mocks.Mocks):
@@ -90,6 +91,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 dependencies=tuple(sorted(set(request.dependencies))),
                 inputs=inputs,
                 replace_on_changes=tuple(sorted(request.replaceOnChanges)),
+                delete_before_replace=bool(request.deleteBeforeReplace),
             ))
         return response
 
@@ -165,6 +167,7 @@ def evaluate(root: Path, stack: str) -> Plan:
             "dependsOn": sorted(names.get(d, d) for d in r.dependencies),
             "inputs": mask(r.inputs),
             **({"replaceOnChanges": list(r.replace_on_changes)} if r.replace_on_changes else {}),
+            **({"deleteBeforeReplace": True} if r.delete_before_replace else {}),
         }
         for r in sorted(monitor.registrations, key=lambda r: r.urn)
     ]

@@ -100,7 +100,8 @@ def build(settings: StackSettings, scope: str = "") -> dict[str, pulumi.Output[A
         files.append(FlowFile(flow.spec.output.removesuffix(".yaml"), flow.name, path.as_posix(), flow.digest,
                               tuple(flow_check.data_action_calls(flow.text))))
     # A flow is published after the queues and data actions it names exist.
-    published = Flows(f"{scope}flows", files, settings.force_unlock_flows, depends_on=[queues, data_actions], opts=genesys)
+    published = Flows(f"{scope}flows", files, settings.force_unlock_flows, depends_on=[queues, data_actions], opts=genesys,
+                      action_ids=data_actions.bindings)
 
     messenger = Messenger(f"{scope}messenger", MessengerArgs(
         region=settings.region,

@@ -112,7 +112,7 @@ def test_the_plan_declares_each_action_on_the_service_url_with_its_contract(dev_
     resources = {r["name"]: r for r in dev_plan.resources}
     integration = resources["data-actions-integration"]["inputs"]
     assert integration["integrationType"] == "custom-rest-actions"
-    assert integration["config"]["credentials"] == {"userDefined": "(id of data-actions-credential)"}
+    assert integration["config"]["credentials"] == {"basicAuth": "(id of data-actions-credential)"}
     assert resources["data-actions-credential"]["inputs"]["fields"] == MASK
     service_url = dev_plan.document["settings"]["genesys-identity:stitchingServiceUrl"]
     for definition in shipped:

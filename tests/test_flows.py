@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from components.flows import update_trigger
 from genesys_identity.actions.definitions import load_all
 from genesys_identity.catalog import load as load_catalog
-from genesys_identity.flows.check import check_flow
+from genesys_identity.flows.check import check_flow, data_action_calls
 from genesys_identity.flows.render import FLOWS_DIR, FlowRenderError, RenderedFlow, render
 from genesys_identity.plan import Plan, evaluate
 from genesys_identity.settings import KEYS, StackSettings, parse_settings
@@ -122,5 +123,9 @@ def test_unchanged_templates_give_an_unchanged_update_trigger(dev_plan: Plan, de
     assert triggers == {r["name"]: r["inputs"]["updateTriggerHash"] for r in again.resources
                         if r["type"].endswith("flow:Flow")}
     changed = render_changed(dev_settings, tmp_path, "sms.yaml.j2", "a little while ago", "earlier today")
-    digests = {f.spec.output: f.digest for f in changed}
+    # The trigger hashes the rendered text and the ids of the actions the flow calls (mock ids in the plan).
+    def trigger(flow: RenderedFlow) -> str:
+        calls = set(data_action_calls(flow.text))
+        return update_trigger(flow.digest, {(c, a): f"(id of data-actions-{a.lower().replace(' ', '-')})" for c, a in calls})
+    digests = {f.spec.output: trigger(f) for f in changed}
     assert digests["sms.yaml"] != triggers["flows-sms"] and digests["web-messaging.yaml"] == triggers["flows-web-messaging"]
