@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL or one SQLite file)")
     serve.add_argument("--dev", action="store_true",
                        help=f"embedded default: generate a caller token once into {DEV_TOKEN_FILE} when none is set")
+    serve.add_argument("--clock-file", metavar="PATH",
+                       help="dev only (needs --dev): read 'now' from PATH (one ISO 8601 time, e.g. 2026-11-21T10:00:00Z) "
+                            "on every request; also STITCHING_DEV_CLOCK_FILE")
     sub.add_parser("migrate", help="apply pending database migrations and exit")
     bench = sub.add_parser("bench", help="throughput and latency of stitch and context beside a no-op endpoint")
     from stitching.bench import add_arguments
@@ -78,6 +81,7 @@ def _serve(args: argparse.Namespace) -> int:
             DEV_TOKEN_FILE.chmod(0o600)
         os.environ["STITCHING_API_TOKEN_FILE"] = str(DEV_TOKEN_FILE)
         print(f"caller token (dev): read it from {DEV_TOKEN_FILE}", file=sys.stderr)
+    _dev_clock(args)
     settings = _settings()
     store = Store(settings.database_url, 1)
     try:
@@ -91,6 +95,19 @@ def _serve(args: argparse.Namespace) -> int:
         return 0
     _GracefulServer(uvicorn.Config("stitching.server:app", factory=True, **options)).run()
     return 0
+
+
+def _dev_clock(args: argparse.Namespace) -> None:
+    """Hand a dev clock file to the server processes (through the environment, which workers inherit), or refuse it."""
+    from stitching import devclock
+
+    os.environ.pop(devclock.DEV_MODE_ENV, None)  # only --dev turns dev mode on
+    path = args.clock_file or os.environ.get(devclock.CLOCK_FILE_ENV, "").strip()
+    if not path:
+        return
+    os.environ[devclock.CLOCK_FILE_ENV] = str(devclock.validate(path, args.dev))
+    os.environ[devclock.DEV_MODE_ENV] = "1"
+    print(f"clock (dev): 'now' is read from {os.environ[devclock.CLOCK_FILE_ENV]} on every request", file=sys.stderr)
 
 
 class _GracefulServer:

@@ -10,10 +10,12 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
 
+from stitching import devclock
 from stitching.errors import StitchingError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,14 +41,19 @@ class ServiceProcess:
 
 
 def start(database_url: str, token: str, log: Path, *, workers: int = 1, env: Mapping[str, str] | None = None,
-          ready_within_s: float = 30) -> ServiceProcess:
-    """``python -m stitching serve`` on a free loopback port, returned once ``/readyz`` answers 200."""
+          ready_within_s: float = 30, clock_file: Path | None = None) -> ServiceProcess:
+    """``python -m stitching serve`` on a free loopback port, returned once ``/readyz`` answers 200.
+
+    ``clock_file`` (development only) starts it with ``--dev --clock-file``: the service's "now" is then the
+    instant in that file, which ``set_clock`` and ``advance_clock`` change between requests."""
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("STITCHING_")}
     environment.update(STITCHING_DATABASE_URL=database_url, STITCHING_API_TOKEN=token, PYTHONUNBUFFERED="1", **(env or {}))
+    command = [sys.executable, "-m", "stitching", "serve", "--port", str(port), "--workers", str(workers)]
+    if clock_file is not None:
+        command += ["--dev", "--clock-file", str(clock_file)]
     output = log.open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "stitching", "serve", "--port", str(port), "--workers", str(workers)],
-                               cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT)
     output.close()
     service = ServiceProcess(f"http://127.0.0.1:{port}", process, log)
     deadline = time.monotonic() + ready_within_s
@@ -61,3 +68,13 @@ def start(database_url: str, token: str, log: Path, *, workers: int = 1, env: Ma
         time.sleep(0.1)
     service.stop(signal.SIGKILL)
     raise StitchingError(f"the stitching service did not become ready within {ready_within_s:.0f} s")
+
+
+def set_clock(clock_file: Path, when: datetime) -> None:
+    """Set the "now" of a service started with ``clock_file`` (an aware datetime; written atomically)."""
+    devclock.set_clock(clock_file, when)
+
+
+def advance_clock(clock_file: Path, delta: timedelta) -> datetime:
+    """Move that service's "now" forward by ``delta`` (from the real time if never set); returns the new instant."""
+    return devclock.advance_clock(clock_file, delta)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from stitching import devclock
 from stitching.api.app import ASGIApp, asgi
 from stitching.config import ServiceSettings
 
 
 def app() -> ASGIApp:
-    return asgi(ServiceSettings.from_environ())
+    settings = ServiceSettings.from_environ()
+    clock = devclock.from_environ()  # None unless `serve --dev --clock-file` (development only)
+    return asgi(settings) if clock is None else asgi(settings, clock=clock)
