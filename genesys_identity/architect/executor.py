@@ -1,0 +1,671 @@
+"""Run a rendered Architect flow for one inbound message (or a workflow's inputs), the way Genesys runs it.
+
+- ``Message.*`` builtins are set as Genesys sets them for the channel (``message.py``); ``Context.*`` participant
+  data holds what the website set with the Messenger's ``Database.set``.
+- Actions run in order; states (``changeState``) and tasks (``callTask``/``jumpToTask``/``endTask``) are
+  navigated; decision, switch, loop, updateData, get/setParticipantData, sendResponse, callData, transferToAcd,
+  disconnect and endWorkflow are executed. Any other action kind stops the run with an error: the model is a
+  closed world, nothing is skipped.
+- ``callData`` goes through the offline data action runner to a live stitching service with the stack's
+  credential. Inputs whose value is NOT_SET are stripped before the call, as Genesys strips null inputs since
+  2024-03 (Genesys developer forum announcement, 2024-03-15). The flow's ``timeout`` and the action's own
+  ``timeoutSeconds`` are both enforced: the flow's timeout elapsing first takes the ``timeout`` path; the action
+  timing out first is an action failure (``failure`` path), as Genesys reports it.
+- An ``ExpressionRuntimeError`` (e.g. NOT_SET given to a function parameter that refuses it: help "Using NOT_SET
+  expressions") invokes the flow's ``settingsErrorHandling``: disconnect, a transfer to a queue, or end of the
+  workflow, whatever the flow says.
+- ``transferToAcd`` is resolved against a directory of users and queue members (``directory.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import decimal
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import yaml
+
+from genesys_identity.actions.definitions import ActionDefinition
+from genesys_identity.actions.runner import ActionFailure, execute
+from genesys_identity.architect import types as t
+from genesys_identity.architect.directory import Directory
+from genesys_identity.architect.evaluate import evaluate
+from genesys_identity.architect.expressions import (
+    Expr,
+    ExpressionError,
+    ExpressionRuntimeError,
+    parse,
+)
+from genesys_identity.architect.message import InboundMessage, Start, WorkflowStart
+from genesys_identity.architect.trace import DataActionCall, Outcome, Step, Trace
+from genesys_identity.errors import GenesysIdentityError
+
+FLOW_TYPES = ("inboundShortMessage", "workflow")
+NOT_SET = t.NOT_SET
+_MAX_STEPS = 10_000  # a flow that loops forever is stopped, never left hanging
+
+
+class FlowRunError(GenesysIdentityError):
+    """The flow cannot be run: an action kind, property or value form the executor does not know (closed world),
+    a reference to a state or task that does not exist, or a mismatch between the flow and what started it."""
+
+
+class _Stop(Exception):
+    def __init__(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+
+
+class _EndTask(Exception):
+    pass
+
+
+class _ExitLoop(Exception):
+    pass
+
+
+class _NextLoop(Exception):
+    pass
+
+
+class _Goto(Exception):
+    def __init__(self, ref: str) -> None:
+        self.ref = ref
+
+
+@dataclass
+class DataActionService:
+    """Where callData goes: the stitching service URL and the stack's credential."""
+
+    url: str
+    credentials: Mapping[str, str]
+    client: httpx.Client | None = None
+
+
+_PARSED: dict[str, Expr] = {}
+
+
+def _parsed(text: str) -> Expr:
+    expr = _PARSED.get(text)
+    if expr is None:
+        expr = _PARSED[text] = parse(text)
+    return expr
+
+
+def load_flow(text: str, label: str = "flow") -> dict[str, Any]:
+    try:
+        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise FlowRunError(f"{label}: not YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(document, dict) or len(document) != 1 or next(iter(document)) not in FLOW_TYPES:
+        raise FlowRunError(f"{label}: must hold one flow, one of {', '.join(FLOW_TYPES)}")
+    return document
+
+
+@dataclass
+class _Runtime:
+    """The expression runtime (``evaluate.Runtime``): variables, builtins, the directory and the clock."""
+
+    variables: dict[str, Any]
+    builtins: dict[str, Any]
+    directory: Directory
+    clock: Callable[[], dt.datetime]
+
+    def variable(self, name: str) -> object:
+        if name in self.variables:
+            return self.variables[name]
+        if name in self.builtins:
+            return self.builtins[name]
+        # Not a KeyError: the evaluator would turn that into a runtime error (error handling); an undeclared name
+        # is a flow Archy would not publish, so the run stops instead.
+        raise FlowRunError(f"{name} is neither a declared variable nor a builtin set for this start")
+
+    def find_user(self, user_id: str) -> t.User | None:
+        user = self.directory.find_user(user_id)
+        return t.User(user.id, user.name) if user else None
+
+    def find_queue(self, name_or_id: str) -> t.Queue | None:
+        queue = self.directory.find_queue(name_or_id)
+        return t.Queue(queue.id, queue.name) if queue else None
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+
+def builtins_for(start: Start, now: dt.datetime) -> dict[str, Any]:
+    """``Message.*`` as Genesys sets it for the channel (see ``message.py`` for the sources). A builtin the
+    channel does not carry (a guest's claims, an SMS sender's name) is NOT_SET."""
+    if not isinstance(start, InboundMessage):
+        return {}
+    values: dict[str, Any] = {
+        "Message.ConversationId": start.conversation_id,
+        "Message.Message.body": start.text,
+    }
+    if start.channel == "sms":
+        values.update({
+            "Message.Message.senderAddressInfo.addressNormalized": start.sender,
+            "Message.Message.senderAddressInfo.addressDisplayable": start.sender_displayable,
+            "Message.Message.senderAddressInfo.name": NOT_SET,
+        })
+    else:
+        claims = start.claims or {}
+        values.update({
+            "Message.IsAuthenticated": start.authenticated,
+            "Message.Message.senderAddressInfo.addressNormalized": NOT_SET,
+            "Message.Message.senderAddressInfo.addressDisplayable": claims.get("sub", NOT_SET),
+            "Message.Message.senderAddressInfo.email": claims.get("email", NOT_SET),
+            "Message.Message.senderAddressInfo.name": claims.get("name", NOT_SET),
+        })
+    return values
+
+
+@dataclass
+class Executor:
+    document: dict[str, Any]
+    actions: Sequence[ActionDefinition]
+    directory: Directory
+    service: DataActionService | None
+    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    label: str = "flow"
+
+    def __post_init__(self) -> None:
+        self.flow_type = next(iter(self.document))
+        self.flow = self.document[self.flow_type]
+        if not isinstance(self.flow, dict):
+            raise FlowRunError(f"{self.label}: {self.flow_type} must be a mapping")
+        self.types: dict[str, t.ArchType] = {}
+        self.initial: dict[str, Any] = {}
+        self.inputs: set[str] = set()
+        for entry in self.flow.get("variables") or []:
+            ((kind, spec),) = entry.items()
+            try:
+                arch_type = t.variable_kind_type(kind)
+            except KeyError:
+                raise FlowRunError(f"{self.label}: variables: unknown variable kind {kind!r}") from None
+            name = spec["name"]
+            self.types[name] = arch_type
+            self.initial[name] = spec.get("initialValue", {"noValue": True})
+            if spec.get("isInput"):
+                self.inputs.add(name)
+        self.blocks: dict[str, tuple[str, list[Any]]] = {}
+        for group, kind in (("states", "state"), ("tasks", "task")):
+            for entry in self.flow.get(group) or []:
+                if not isinstance(entry, dict) or kind not in entry:
+                    raise FlowRunError(f"{self.label}: {group}: each entry must be a {kind}")
+                block = entry[kind]
+                ref = f"/{self.flow_type}/{group}/{kind}[{block['refId']}]"
+                self.blocks[ref] = (f"{kind} {block['name']}", list(block.get("actions") or []))
+        self.definitions = {d.name: d for d in self.actions}
+
+    # -- entry point -------------------------------------------------------------------------------------------
+
+    def run(self, start: Start) -> Trace:
+        channel = start.channel if isinstance(start, InboundMessage) else None
+        if self.flow_type == "workflow" and not isinstance(start, WorkflowStart):
+            raise FlowRunError(f"{self.label}: a workflow is started with its input variables, not a message")
+        if self.flow_type == "inboundShortMessage" and not isinstance(start, InboundMessage):
+            raise FlowRunError(f"{self.label}: an inbound message flow is started with a message, not workflow inputs")
+        self.trace = Trace(str(self.flow.get("name")), self.flow_type, channel)
+        self.start = start
+        self.participant: dict[str, str] = {}
+        if isinstance(start, InboundMessage):
+            self.participant.update({f"Context.{k}": v for k, v in start.database.items()})
+        self.runtime = _Runtime({}, builtins_for(start, self.clock()), self.directory, self.clock)
+        self.steps = 0
+        for name, form in self.initial.items():
+            self.runtime.variables[name] = self._value(form, self.types[name], f"variables: {name}: initialValue")
+        if isinstance(start, WorkflowStart):
+            unknown = sorted(set(start.inputs) - self.inputs)
+            if unknown:
+                raise FlowRunError(f"{self.label}: {unknown[0]} is not an input variable of the workflow "
+                                   f"(inputs: {', '.join(sorted(self.inputs)) or 'none'})")
+            for name, value in start.inputs.items():
+                self.runtime.variables[name] = self._coerce(_from_json(value), self.types[name], f"input {name}")
+        try:
+            try:
+                self._goto(self.flow.get("startUpRef", ""), "startUpRef")
+                self._finish(Outcome("end", "the flow ran out of actions"))
+            except ExpressionRuntimeError as error:
+                self._error_handling(str(error))
+        except _Stop as stop:
+            self.trace.outcome = stop.outcome
+        self.trace.participant_data = {k: v for k, v in self.participant.items() if not k.startswith("Context.")}
+        return self.trace
+
+    def _finish(self, outcome: Outcome) -> None:
+        raise _Stop(outcome)
+
+    def _goto(self, ref: str, where: str) -> None:
+        while True:
+            if ref not in self.blocks:
+                raise FlowRunError(f"{self.label}: {where}: no state or task {ref!r}")
+            block, actions = self.blocks[ref]
+            try:
+                self._actions(actions, block)
+            except _Goto as goto:
+                ref, where = goto.ref, f"{block}: changeState/jumpToTask"
+                continue
+            except _EndTask:
+                pass
+            return
+
+    # -- error handling ----------------------------------------------------------------------------------------
+
+    def _error_handling(self, error: str) -> None:
+        self.trace.errors.append(error)
+        settings = (self.flow.get("settingsErrorHandling") or {}).get("errorHandling")
+        if not isinstance(settings, dict) or len(settings) != 1:
+            raise FlowRunError(f"{self.label}: settingsErrorHandling.errorHandling must name one kind")
+        ((kind, spec),) = settings.items()
+        reason = f"the flow's error handling ({kind}) after: {error}"
+        if kind in ("disconnect", "endWorkflow"):
+            self._finish(Outcome("disconnect" if kind == "disconnect" else "end", reason, by_error_handling=True))
+        if kind in ("queue", "transferToAcd"):
+            target = spec.get("targetQueue", spec) if isinstance(spec, dict) else None
+            try:
+                queue = self._value(target if isinstance(target, dict) and len(target) == 1 and
+                                    next(iter(target)) in ("lit", "exp", "var") else {"lit": target},
+                                    t.QUEUE, "settingsErrorHandling")
+            except ExpressionRuntimeError as again:
+                raise FlowRunError(f"{self.label}: settingsErrorHandling: the queue cannot be evaluated: {again}") from None
+            self._transfer_outcome(queue, 0, [], reason, by_error_handling=True)
+        raise FlowRunError(f"{self.label}: settingsErrorHandling: unknown error handling kind {kind!r}")
+
+    # -- actions -----------------------------------------------------------------------------------------------
+
+    def _actions(self, actions: Sequence[Any], where: str) -> None:
+        for entry in actions:
+            if not isinstance(entry, dict) or len(entry) != 1:
+                raise FlowRunError(f"{self.label}: {where}: an action must be a mapping with one kind")
+            ((kind, spec),) = entry.items()
+            handler = _HANDLERS.get(kind)
+            if handler is None:
+                raise FlowRunError(f"{self.label}: {where}: action kind {kind!r} is not modelled by the executor "
+                                   f"(known: {', '.join(sorted(_HANDLERS))})")
+            self.steps += 1
+            if self.steps > _MAX_STEPS:
+                raise FlowRunError(f"{self.label}: {where}: more than {_MAX_STEPS} actions run; the flow loops")
+            name = str((spec or {}).get("name", kind))
+            step = Step(where, kind, name)
+            self.trace.steps.append(step)
+            handler(self, spec or {}, step, f"{where}: {kind} {name!r}")
+
+    def _update_data(self, spec: dict[str, Any], step: Step, where: str) -> None:
+        assigned = []
+        for statement in spec.get("statements") or []:
+            ((_kind, body),) = statement.items()
+            variable = body["variable"]
+            if variable not in self.types:
+                raise FlowRunError(f"{self.label}: {where}: undeclared variable {variable!r}")
+            value = self._value(body.get("value"), self.types[variable], f"{where}: {variable}")
+            self.runtime.variables[variable] = self._coerce(value, self.types[variable], f"{where}: {variable}")
+            assigned.append(f"{variable}={_show(self.runtime.variables[variable])}")
+        step.detail = ", ".join(assigned)
+
+    def _decision(self, spec: dict[str, Any], step: Step, where: str) -> None:
+        condition = self._value(spec.get("condition"), t.BOOLEAN, f"{where}: condition")
+        if condition is NOT_SET:
+            raise ExpressionRuntimeError(f"{where}: the condition is NOT_SET")
+        branch = "yes" if condition else "no"
+        step.detail = f"-> {branch}"
+        outputs = spec.get("outputs") or {}
+        self._actions((outputs.get(branch) or {}).get("actions") or [], where)
+
+    def _switch(self, spec: dict[str, Any], step: Step, where: str) -> None:
+        evaluate_spec = spec.get("evaluate") or {}
+        if set(evaluate_spec) != {"firstTrue"}:
+            raise FlowRunError(f"{self.label}: {where}: evaluate must be firstTrue")
+        first = evaluate_spec["firstTrue"]
+        for i, entry in enumerate(first.get("cases") or []):
+            case = entry["case"]
+            value = self._value(case.get("value"), t.BOOLEAN, f"{where}: case {i + 1}")
+            if value is not NOT_SET and value:
+                step.detail = f"-> case {i + 1}"
+                self._actions(case.get("actions") or [], where)
+                return
+        step.detail = "-> default"
+        self._actions((first.get("default") or {}).get("actions") or [], where)
+
+    def _loop(self, spec: dict[str, Any], step: Step, where: str) -> None:
+        count = self._value(spec.get("loopCount"), t.INTEGER, f"{where}: loopCount")
+        if count is NOT_SET:
+            raise ExpressionRuntimeError(f"{where}: loopCount is NOT_SET")
+        index_form = spec.get("currentIndex") or {}
+        index = index_form.get("var") if isinstance(index_form, dict) else None
+        done = 0
+        for i in range(int(count)):
+            if index:
+                self.runtime.variables[index] = i
+            try:
+                self._actions(((spec.get("outputs") or {}).get("loop") or {}).get("actions") or [], where)
+            except _NextLoop:
+                pass
+            except _ExitLoop:
+                done += 1
+                break
+            done += 1
+        step.detail = f"{done} of {count} iterations"
+
+    def _exit_loop(self, spec: dict[str, Any], step: Step, where: str) -> None:
+        raise _ExitLoop()
+
+    def _next_loop(self, spec: dict[str, Any], step: Step, where: str) -> None:
+        raise _NextLoop()
+
+    def _set_participant_data(self, spec: dict[str, Any], step: Step, where: str) -> None:
+        written = []
+        for entry in spec.get("attributes") or []:
+            attribute = entry["attribute"]
+            name = self._value(attribute.get("name"), t.STRING, f"{where}: name")
+            value = self._value(attribute.get("value"), t.STRING, f"{where}: {name}")
+            if value is NOT_SET:
+                written.append(f"{name} not written (NOT_SET)")
+                continue
+            self.participant[str(name)] = _display(value)
+            written.append(f"{name}={_show(self.participant[str(name)])}")
+        step.detail = ", ".join(written)
+
+    def _get_participant_data(self, spec: dict[str, Any], step: Step, where: str) -> None:
+        read = []
+        for entry in spec.get("attributes") or []:
+            attribute = entry["attribute"]
+            name = str(self._value(attribute.get("name"), t.STRING, f"{where}: name"))
+            target = attribute.get("variable")
+            variable = target.get("var") if isinstance(target, dict) else target
+            if variable not in self.types:
+                raise FlowRunError(f"{self.label}: {where}: undeclared variable {variable!r}")
+            raw = self.participant.get(name, NOT_SET)
+            self.runtime.variables[variable] = self._coerce(raw, self.types[variable], f"{where}: {name}")
+            read.append(f"{name}={_show(raw)}")
+        step.detail = ", ".join(read)
+
+    def _send_response(self, spec: dict[str, Any], step: Step, where: str) -> None:
+        body = self._value(spec.get("messageBody"), t.STRING, f"{where}: messageBody")
+        if body is NOT_SET:
+            raise ExpressionRuntimeError(f"{where}: messageBody is NOT_SET")
+        self.trace.responses.append(str(body))
+        step.detail = repr(str(body))
+
+    def _disconnect(self, spec: dict[str, Any], step: Step, where: str) -> None:
+        self._finish(Outcome("disconnect", f"the flow's Disconnect action {step.name!r}"))
+
+    def _end_workflow(self, spec: dict[str, Any], step: Step, where: str) -> None:
+        reason = self._value(spec.get("exitReason") or {"noValue": True}, t.STRING, f"{where}: exitReason")
+        self._finish(Outcome("end", f"the workflow's End Workflow action {step.name!r}"
+                             + (f" ({reason})" if reason is not NOT_SET else "")))
+
+    def _change_state(self, spec: dict[str, Any], step: Step, where: str) -> None:
+        ref = spec.get("state")
+        step.detail = f"-> {ref}"
+        raise _Goto(str(ref))
+
+    def _jump_to_task(self, spec: dict[str, Any], step: Step, where: str) -> None:
+        ref = spec.get("targetTaskRef")
+        step.detail = f"-> {ref}"
+        raise _Goto(str(ref))
+
+    def _call_task(self, spec: dict[str, Any], step: Step, where: str) -> None:
+        ref = str(spec.get("targetTaskRef"))
+        step.detail = f"-> {ref}"
+        if ref not in self.blocks:
+            raise FlowRunError(f"{self.label}: {where}: no task {ref!r}")
+        block, actions = self.blocks[ref]
+        with contextlib.suppress(_EndTask):
+            self._actions(actions, block)
+
+    def _end_task(self, spec: dict[str, Any], step: Step, where: str) -> None:
+        raise _EndTask()
+
+    def _transfer_to_acd(self, spec: dict[str, Any], step: Step, where: str) -> None:
+        queue = self._value(spec.get("targetQueue"), t.QUEUE, f"{where}: targetQueue")
+        if queue is NOT_SET:
+            raise ExpressionRuntimeError(f"{where}: targetQueue is NOT_SET")
+        priority = self._value(spec.get("priority") or {"lit": 0}, t.INTEGER, f"{where}: priority")
+        preferred = self._value(spec.get("preferredAgents") or {"noValue": True},
+                                t.collection(t.AGENT_SCORE_PAIR), f"{where}: preferredAgents")
+        pairs = [] if preferred is NOT_SET else list(preferred)
+        for key in ("languageSkill", "directAgent"):
+            if self._value(spec.get(key) or {"noValue": True}, None, f"{where}: {key}") is not NOT_SET:
+                raise FlowRunError(f"{self.label}: {where}: {key} is not modelled by the executor")
+        self._transfer_outcome(queue, 0 if priority is NOT_SET else int(priority), pairs,
+                               f"the flow's Transfer to ACD action {step.name!r}", step=step)
+
+    def _transfer_outcome(self, queue: Any, priority: int, pairs: Sequence[Any], why: str, *,
+                          step: Step | None = None, by_error_handling: bool = False) -> None:
+        target = self.directory.find_queue(queue.name if isinstance(queue, t.Queue) else str(queue))
+        if target is None:
+            raise FlowRunError(f"{self.label}: queue {getattr(queue, 'name', queue)!r} is not in the directory "
+                               f"({self.directory.source})")
+        agents = []
+        for pair in pairs:
+            if pair is NOT_SET or not isinstance(pair, t.AgentScorePair):
+                raise ExpressionRuntimeError(f"preferredAgents holds {pair!r}, not an agent score pair")
+            agents.append((pair.user.id, pair.score))
+        routing = self.directory.route(target, agents)
+        chosen = routing.routed_to
+        outcome = Outcome("transfer", f"{why}; {routing.reason}", queue=target.name, priority=priority,
+                          preferred_agents=[p.to_dict() for p in routing.preferred],
+                          routed_to_agent=(chosen.name or chosen.user_id) if chosen else None,
+                          by_error_handling=by_error_handling)
+        if step is not None:
+            step.detail = outcome.summary()
+        self._finish(outcome)
+
+    def _call_data(self, spec: dict[str, Any], step: Step, where: str) -> None:
+        category = spec.get("category") or {}
+        if len(category) != 1:
+            raise FlowRunError(f"{self.label}: {where}: category must name one integration")
+        ((_category, body),) = category.items()
+        data_action = (body or {}).get("dataAction") or {}
+        if len(data_action) != 1:
+            raise FlowRunError(f"{self.label}: {where}: dataAction must name one action")
+        ((action_name, binding),) = data_action.items()
+        definition = self.definitions.get(action_name)
+        if definition is None:
+            raise FlowRunError(f"{self.label}: {where}: no data action named {action_name!r}")
+        binding = binding or {}
+        flow_timeout = self._value(spec.get("timeout") or {"lit": {"minutes": 1}}, t.DURATION, f"{where}: timeout")
+        flow_timeout_s = 60.0 if flow_timeout is NOT_SET else flow_timeout.total_seconds()
+        properties = definition.input_schema.get("properties", {})
+        inputs: dict[str, Any] = {}
+        stripped = []
+        for name, form in (binding.get("inputs") or {}).items():
+            if name not in properties:
+                raise FlowRunError(f"{self.label}: {where}: {action_name} has no input {name!r}")
+            value = self._value(form, None, f"{where}: input {name}")
+            if value is NOT_SET:
+                stripped.append(name)
+                continue
+            inputs[name] = _to_json(value, properties[name].get("type"), f"{where}: input {name}")
+        call = DataActionCall(action_name, inputs, stripped, "success")
+        self.trace.calls.append(call)
+        if self.service is None:
+            raise FlowRunError(f"{self.label}: {where}: calls {action_name!r}; give --service-url and --token-file")
+        action_timeout_s = float(definition.timeout_seconds)
+        limit = min(flow_timeout_s, action_timeout_s)
+        begun = time.perf_counter()
+        outputs: dict[str, Any] = {}
+        try:
+            execution = execute(definition, inputs, service_url=self.service.url, credentials=self.service.credentials,
+                                client=self.service.client, timeout_s=limit)
+            outputs = execution.output
+            call.elapsed_ms = (time.perf_counter() - begun) * 1000
+            if call.elapsed_ms / 1000 > flow_timeout_s:
+                call.status, call.error = "timeout", f"no answer within the flow's {flow_timeout_s:g} s"
+        except ActionFailure as failure:
+            call.elapsed_ms = (time.perf_counter() - begun) * 1000
+            timed_out = failure.status == 504 and flow_timeout_s <= action_timeout_s
+            call.status = "timeout" if timed_out else "failure"
+            call.error = (f"no answer within the flow's {flow_timeout_s:g} s" if timed_out
+                          else f"{failure.status} {failure.code}: {failure.message}")
+            failure_outputs = binding.get("failureOutputs") or {}
+            self._bind_outputs(failure_outputs, {"errorCode": failure.code, "status": str(failure.status),
+                                                 "userMessage": failure.message}, where, lenient=True)
+        if call.status == "success":
+            call.outputs = outputs
+            self._bind_outputs(binding.get("successOutputs") or {}, outputs, where, lenient=False)
+        step.detail = f"{action_name} -> {call.status}"
+        self._actions(((spec.get("outputs") or {}).get(call.status) or {}).get("actions") or [], where)
+
+    def _bind_outputs(self, bindings: Mapping[str, Any], values: Mapping[str, Any], where: str, *, lenient: bool) -> None:
+        for name, form in bindings.items():
+            if not isinstance(form, dict) or len(form) != 1:
+                raise FlowRunError(f"{self.label}: {where}: output {name}: needs var or noValue")
+            ((how, variable),) = form.items()
+            if how == "noValue":
+                continue
+            if how != "var":
+                raise FlowRunError(f"{self.label}: {where}: output {name}: {how!r} is not var or noValue")
+            if variable not in self.types:
+                raise FlowRunError(f"{self.label}: {where}: output {name}: undeclared variable {variable!r}")
+            if name not in values and not lenient:
+                value: Any = NOT_SET
+            else:
+                value = _from_json(values.get(name, NOT_SET))
+            self.runtime.variables[variable] = self._coerce(value, self.types[variable], f"{where}: output {name}")
+
+    # -- values ------------------------------------------------------------------------------------------------
+
+    def _value(self, form: Any, expected: t.ArchType | None, where: str) -> Any:
+        if not isinstance(form, dict) or len(form) != 1:
+            raise FlowRunError(f"{self.label}: {where}: a value needs exactly one of lit, exp, var, noValue")
+        ((how, raw),) = form.items()
+        if how == "noValue":
+            return NOT_SET
+        if how == "var":
+            try:
+                return self.runtime.variable(str(raw))
+            except KeyError:
+                raise FlowRunError(f"{self.label}: {where}: unknown variable {raw!r}") from None
+        if how == "exp":
+            try:
+                return evaluate(_parsed(str(raw)), self.runtime)
+            except ExpressionRuntimeError as error:
+                raise ExpressionRuntimeError(f"{where}: {error}") from None
+            except KeyError as missing:
+                raise FlowRunError(f"{self.label}: {where}: {missing} has no value for this start "
+                                   f"({self.trace.channel or self.flow_type})") from None
+            except ExpressionError as error:
+                raise FlowRunError(f"{self.label}: {where}: {error}") from None
+        if how == "lit":
+            return self._literal(raw, expected, where)
+        raise FlowRunError(f"{self.label}: {where}: unknown value form {how!r}")
+
+    def _literal(self, raw: Any, expected: t.ArchType | None, where: str) -> Any:
+        if expected == t.DURATION:
+            if not isinstance(raw, dict) or not raw or not set(raw) <= {"days", "hours", "minutes", "seconds",
+                                                                      "milliseconds"}:
+                raise FlowRunError(f"{self.label}: {where}: a duration literal is {{seconds: N}} (or minutes, hours...)")
+            return dt.timedelta(**{k: float(v) for k, v in raw.items()})
+        if expected == t.QUEUE:
+            if not isinstance(raw, dict) or "name" not in raw:
+                raise FlowRunError(f"{self.label}: {where}: a queue literal is {{name: ...}}")
+            queue = self.runtime.find_queue(str(raw["name"]))
+            if queue is None:
+                raise FlowRunError(f"{self.label}: {where}: queue {raw['name']!r} is not in the directory "
+                                   f"({self.directory.source})")
+            return queue
+        if isinstance(raw, float):
+            return decimal.Decimal(str(raw))
+        return raw
+
+    def _coerce(self, value: Any, arch_type: t.ArchType, where: str) -> Any:
+        if value is NOT_SET:
+            return [] if arch_type.is_collection else NOT_SET
+        expected: dict[str, tuple[type, ...]] = {
+            "String": (str,), "Integer": (int,), "Decimal": (int, decimal.Decimal), "Boolean": (bool,),
+            "Json": (dict, list), "User": (t.User,), "Queue": (t.Queue,), "AgentScorePair": (t.AgentScorePair,),
+            "Duration": (dt.timedelta,), "DateTime": (dt.datetime,),
+        }
+        if arch_type.is_collection:
+            if not isinstance(value, list):
+                raise FlowRunError(f"{self.label}: {where}: {_show(value)} is not a {arch_type}")
+            assert arch_type.element is not None
+            return [self._coerce(v, arch_type.element, where) for v in value]
+        kinds = expected.get(arch_type.name)
+        if kinds is None:
+            return value
+        if isinstance(value, bool) and arch_type.name in ("Integer", "Decimal"):
+            raise FlowRunError(f"{self.label}: {where}: {_show(value)} is not a {arch_type}")
+        if not isinstance(value, kinds):
+            raise FlowRunError(f"{self.label}: {where}: {_show(value)} is not a {arch_type}")
+        return value
+
+
+_HANDLERS: dict[str, Callable[[Executor, dict[str, Any], Step, str], None]] = {
+    "updateData": Executor._update_data,
+    "decision": Executor._decision,
+    "switch": Executor._switch,
+    "loop": Executor._loop,
+    "exitLoop": Executor._exit_loop,
+    "loopNext": Executor._next_loop,
+    "callData": Executor._call_data,
+    "setParticipantData": Executor._set_participant_data,
+    "getParticipantData": Executor._get_participant_data,
+    "sendResponse": Executor._send_response,
+    "transferToAcd": Executor._transfer_to_acd,
+    "disconnect": Executor._disconnect,
+    "endWorkflow": Executor._end_workflow,
+    "changeState": Executor._change_state,
+    "callTask": Executor._call_task,
+    "jumpToTask": Executor._jump_to_task,
+    "endTask": Executor._end_task,
+}
+KNOWN_ACTION_KINDS = frozenset(_HANDLERS)
+
+
+def _from_json(value: Any) -> Any:
+    if value is None:
+        return NOT_SET
+    if isinstance(value, float):
+        return decimal.Decimal(str(value))
+    return value
+
+
+def _to_json(value: Any, schema_type: Any, where: str) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() and schema_type == "integer" else float(value)
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, t.User):
+        return value.id
+    if isinstance(value, t.Queue):
+        return value.id or value.name
+    if isinstance(value, str | int | bool | dict | list):
+        return value
+    raise FlowRunError(f"{where}: {_show(value)} cannot be sent to a data action")
+
+
+def _display(value: Any) -> str:
+    """A value as participant data holds it (participant data values are strings)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, t.User | t.Queue):
+        return value.id or ""
+    return str(value)
+
+
+def _show(value: Any) -> str:
+    if value is NOT_SET:
+        return "NOT_SET"
+    if isinstance(value, t.User):
+        return f"User({value.name or value.id})"
+    if isinstance(value, t.AgentScorePair):
+        return f"AgentScorePair({value.user.name or value.user.id}, {value.score})"
+    if isinstance(value, list):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def run_flow(text_or_document: str | dict[str, Any], start: Start, *, actions: Sequence[ActionDefinition],
+             directory: Directory, service: DataActionService | None,
+             clock: Callable[[], dt.datetime] | None = None, label: str = "flow") -> Trace:
+    """Run one flow (rendered YAML text, or its loaded document) for one start; return the trace."""
+    document = load_flow(text_or_document, label) if isinstance(text_or_document, str) else text_or_document
+    executor = Executor(document, actions, directory, service, clock or (lambda: dt.datetime.now(dt.UTC)), label)
+    return executor.run(start)
