@@ -29,9 +29,15 @@ _DURATION = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P
 _HOSTNAME = re.compile(r"^(?:\*\.)?(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^localhost$")
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,23}[a-z0-9]$")
 _QUEUE_NAME = re.compile(r"^[^\s](?:.{0,253}[^\s])?$")
-_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _K8S_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]{0,254}$")
+
+# The longest last-agent window: the Get Last Interaction Context contract takes windowMinutes up to 10080
+# (data_actions/get-last-interaction-context.json) and the service's /v1/context answers 422 above 7 days
+# (stitching/api/app.py), so a longer window would fail every SMS flow's context call and route nobody back.
+MAX_LAST_AGENT_WINDOW = timedelta(days=7)
+REFRESH_TOKEN_LIFETIME = (timedelta(minutes=15), timedelta(days=90))  # the OIDC Messenger integration's bounds
 
 
 class Secret:
@@ -86,6 +92,13 @@ class ServiceDeployment:
     ingress_class: str | None = None
     tls_secret: str = "stitching-tls"
     default_phone_region: str = "US"
+    kube_context: str | None = None  # the kubeconfig context the stack deploys to (never the ambient one)
+    kubeconfig: str | None = None  # a kubeconfig file; None: $KUBECONFIG or ~/.kube/config, with kube_context
+    create_namespace: bool = True  # False: deploy into an existing namespace
+    ingress_namespace: str = "ingress-nginx"  # the ingress controller's namespace: the only one let in
+    monitoring_namespace: str | None = None  # where Prometheus runs (let in on the metrics port); None: nobody
+    service_monitor: bool = False  # a prometheus-operator ServiceMonitor
+    database_cidr: str = "0.0.0.0/0"  # where the database is (egress on its port)
 
     @property
     def uses_sqlite(self) -> bool:
@@ -113,6 +126,14 @@ class StackSettings:
     sms_number_ids: tuple[str, ...] = ()  # provisioned SMS numbers routed to the SMS flow
     force_unlock_flows: bool = False
     service: ServiceDeployment = ServiceDeployment("external")
+    # Archy's `division:` takes the division's name, not its id (provider example inboundmessage_flow.tf).
+    division_name: str = "Home"
+    # Whether the web flow sends the OIDC email claim as verified (the service also needs STITCHING_TRUST_EMAIL_CLAIM).
+    trust_email_claim: bool = False
+    # Members of both queues, so the agent of a web chat can be offered the customer's SMS (preferred agents are
+    # used only when members of the target queue).
+    agent_user_ids: tuple[str, ...] = ()
+    agent_group_ids: tuple[str, ...] = ()
 
     def name(self, role: str) -> str:
         """A Genesys object name that is stable per stack: ``<prefix> <role>``."""
@@ -146,30 +167,43 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("region", "a Genesys Cloud region such as us-east-1"),
     KeySpec("namePrefix", "a lower-case prefix for object names, 3-25 of a-z, 0-9, '-'"),
     KeySpec("divisionId", "a division id (empty for the home division)", required=False),
+    KeySpec("divisionName", "the name of that division, as Architect flows name it", required=False, default="Home"),
     KeySpec("allowedDomains", "a non-empty list of host names without scheme or path"),
     KeySpec("authenticationEnabled", "true or false", required=False, default=True),
     KeySpec("automergeWebTracking", "true or false", required=False, default=False),
     KeySpec("oidcIntegrationTypeId", "the OpenID Connect Messenger Configuration integration type id"),
     KeySpec("oidcDiscoveryUri", "an https URL of the identity provider's OpenID discovery document"),
     KeySpec("oidcClientId", "the identity provider's client id"),
-    KeySpec("oidcClientSecret", "the identity provider's client secret", secret=True),
+    KeySpec("oidcClientSecret", "the identity provider's client secret", required=False, secret=True),
     KeySpec("oidcRefreshTokenLifetime", "a duration between 15m and 90d", required=False, default="30d"),
     KeySpec("crmProfileUrlTemplate", "an https URL template of a CRM profile page", required=False),
     KeySpec("defaultPhoneRegion", "a two-letter phone region such as US", required=False, default="US"),
     KeySpec("webQueue", "a queue name"),
     KeySpec("smsQueue", "a queue name"),
     KeySpec("stitchingServiceUrl", "an https URL of the stitching service"),
-    KeySpec("lastAgentWindow", "a positive duration such as 2h", required=False, default="2h"),
+    KeySpec("lastAgentWindow", "a duration between 1m and 7d such as 2h", required=False, default="2h"),
     KeySpec("webSessionTimeout", "a positive duration such as 30m", required=False, default="30m"),
     KeySpec("catalogOverlay", "a project-relative path to a .yaml overlay of the attribute catalog", required=False),
-    KeySpec("smsNumberIds", "a list of SMS number ids (GET /api/v2/routing/sms/phonenumbers)", required=False, default=[]),
+    KeySpec("smsNumberIds", "a list of SMS number ids, each a UUID (GET /api/v2/routing/sms/phonenumbers)",
+            required=False, default=[]),
     KeySpec("forceUnlockFlows", "true or false", required=False, default=False),
+    KeySpec("trustEmailClaim", "true or false", required=False, default=False),
+    KeySpec("agentUserIds", "a list of user ids (GET /api/v2/users)", required=False, default=[]),
+    KeySpec("agentGroupIds", "a list of group ids (GET /api/v2/groups)", required=False, default=[]),
     KeySpec("stitchingDeployment", "external or kubernetes", required=False, default="external"),
     KeySpec("stitchingImage", "a container image with a pinned tag or digest", required=False),
     KeySpec("stitchingReplicas", "a whole number from 1 to 50", required=False, default=2),
     KeySpec("stitchingMaxReplicas", "a whole number from stitchingReplicas to 100", required=False, default=6),
     KeySpec("stitchingNamespace", "a Kubernetes namespace name", required=False, default="genesys-identity"),
     KeySpec("stitchingDatabaseUrl", "postgresql://... (or sqlite:///... for one replica)", required=False, secret=True),
+    KeySpec("stitchingKubeContext", "the kubeconfig context of the cluster this stack deploys to", required=False),
+    KeySpec("stitchingKubeconfig", "a kubeconfig file (empty: $KUBECONFIG or ~/.kube/config)", required=False),
+    KeySpec("stitchingCreateNamespace", "true or false", required=False, default=True),
+    KeySpec("stitchingIngressNamespace", "the ingress controller's namespace", required=False, default="ingress-nginx"),
+    KeySpec("stitchingMonitoringNamespace", "the namespace Prometheus scrapes from (empty: none)", required=False),
+    KeySpec("stitchingServiceMonitor", "true or false", required=False, default=False),
+    KeySpec("stitchingDatabaseCidr", "an IPv4 or IPv6 CIDR block such as 10.0.0.0/16", required=False,
+            default="0.0.0.0/0"),
     KeySpec("stitchingIngress", "true or false", required=False, default=True),
     KeySpec("stitchingIngressClass", "an ingress class name", required=False),
     KeySpec("stitchingTlsSecret", "the Kubernetes TLS secret of the ingress host", required=False,
@@ -195,7 +229,7 @@ class _Reader:
         value = self.source.get(f"{self.project}:{key}")
         if value is None or value == "":
             if spec.required:
-                raise self.error(key, f"is missing (expected {spec.kind})")
+                raise self.error(key, f"is {'empty' if value == '' else 'missing'} (expected {spec.kind})")
             return spec.default
         return value
 
@@ -218,6 +252,17 @@ class _Reader:
         if self.environ.get(env_name):
             return Secret(self.environ[env_name])
         raise self.error(key, f"is missing: run `pulumi config set --secret {key}` or export {env_name}")
+
+
+def format_duration(value: timedelta) -> str:
+    """A duration the way settings are written: 15m, 90d, 1h30m."""
+    seconds = int(value.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts) or "0s"
 
 
 # -- value parsers: raise ValueError with the reason; the reader adds key, stack and expectation ---------
@@ -255,10 +300,23 @@ def parse_https_url(value: Any) -> str:
     return text
 
 
+def parse_list(value: Any) -> list[Any]:
+    """A list setting: the CLI hands it to the program as JSON text. Anything else is a single value."""
+    items = value
+    if isinstance(value, str):
+        try:
+            items = json.loads(value)
+        except ValueError:
+            items = value
+    if not isinstance(items, list):
+        raise ValueError("got a single value; write a YAML list, one `- item` per line")
+    return items
+
+
 def parse_domains(value: Any) -> tuple[str, ...]:
-    items = json.loads(value) if isinstance(value, str) else value
-    if not isinstance(items, list) or not items:
-        raise ValueError("got an empty or non-list value")
+    items = parse_list(value)
+    if not items:
+        raise ValueError("got an empty list")
     domains: list[str] = []
     for item in items:
         text = str(item).strip().lower()
@@ -275,14 +333,15 @@ def parse_domains(value: Any) -> tuple[str, ...]:
 
 
 def parse_ids(value: Any) -> tuple[str, ...]:
-    items = json.loads(value) if isinstance(value, str) else value
-    if not isinstance(items, list):
-        raise ValueError("got a non-list value")
     ids: list[str] = []
-    for item in items:
+    for item in parse_list(value):
         text = str(item).strip()
-        if not _ID.match(text):
-            raise ValueError(f"{item!r} is not an id (letters, digits and '-', up to 64)")
+        if not _UUID.match(text):
+            if re.fullmatch(r"\+?[\d\s().-]{7,20}", text):
+                raise ValueError(f"{item!r} is a phone number, not the number's id; read the ids from "
+                                 "GET /api/v2/routing/sms/phonenumbers")
+            raise ValueError(f"{item!r} is not an id: Genesys ids are UUIDs such as 3f1c9a52-7d0e-4b8e-9c55-2a1d7e6b0c41")
+        text = text.lower()
         if text in ids:
             raise ValueError(f"{item!r} is listed twice")
         ids.append(text)
@@ -312,6 +371,8 @@ def _overlay_path(root: Path) -> Callable[[Any], Path]:
         relative = PurePosixPath(text)
         if relative.is_absolute() or ".." in relative.parts or relative.suffix not in (".yaml", ".yml"):
             raise ValueError(f"got {text!r}; give a .yaml path inside the project, such as catalog/dev.yaml")
+        if not (root / relative).is_file():
+            raise ValueError(f"{relative.as_posix()} is not a file in the project")
         return root / relative
 
     return parse
@@ -331,7 +392,7 @@ def _bounded(low: timedelta, high: timedelta) -> Callable[[Any], timedelta]:
     def parse(value: Any) -> timedelta:
         duration = parse_duration(value)
         if not low <= duration <= high:
-            raise ValueError(f"got {value!r}, outside {low} .. {high}")
+            raise ValueError(f"got {str(value).strip()}, outside {format_duration(low)} .. {format_duration(high)}")
         return duration
 
     return parse
@@ -356,16 +417,27 @@ def parse_settings(
             close = difflib.get_close_matches(key, list(_BY_KEY), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise reader.error(key, f"is not a setting of this project{hint}")
+    for spec in KEYS:
+        full_key = namespace + spec.key
+        if not spec.secret and source.is_secret(full_key) and source.get(full_key) not in (None, ""):
+            raise reader.error(spec.key, f"is a secure value, but {spec.key} is not a secret setting: set it in plain "
+                                         f"text (`pulumi config set {spec.key} <value>`) so that reviewers see it")
 
     oidc = OidcSettings(
         integration_type_id=reader.read("oidcIntegrationTypeId", _text),
         discovery_uri=reader.read("oidcDiscoveryUri", parse_https_url),
         client_id=reader.read("oidcClientId", _text),
         client_secret=reader.secret("oidcClientSecret"),
-        refresh_token_lifetime=reader.read("oidcRefreshTokenLifetime", _bounded(timedelta(minutes=15), timedelta(days=90))),
+        refresh_token_lifetime=reader.read("oidcRefreshTokenLifetime", _bounded(*REFRESH_TOKEN_LIFETIME)),
     )
     crm = reader.raw("crmProfileUrlTemplate")
     overlay = reader.raw("catalogOverlay")
+    service = _service_deployment(reader)
+    queue_name = _pattern(_QUEUE_NAME, "a queue name without leading or trailing spaces")
+    queues = QueueSettings(web=reader.read("webQueue", queue_name), sms=reader.read("smsQueue", queue_name))
+    if queues.web.casefold() == queues.sms.casefold():
+        raise reader.error("smsQueue", f"names the same queue as webQueue ({queues.web!r}); give SMS its own queue: the "
+                                       "web queue routes to any agent, the SMS queue prefers the last agent")
     settings = StackSettings(
         project=project,
         stack=stack,
@@ -378,30 +450,64 @@ def parse_settings(
         oidc=oidc,
         crm_profile_url_template=reader.read("crmProfileUrlTemplate", parse_https_url) if crm else None,
         default_phone_region=reader.read("defaultPhoneRegion", parse_phone_region),
-        queues=QueueSettings(
-            web=reader.read("webQueue", _pattern(_QUEUE_NAME, "a queue name without leading or trailing spaces")),
-            sms=reader.read("smsQueue", _pattern(_QUEUE_NAME, "a queue name without leading or trailing spaces")),
-        ),
-        stitching_service_url=reader.read("stitchingServiceUrl", parse_https_url),
-        last_agent_window=reader.read("lastAgentWindow", parse_duration),
+        queues=queues,
+        stitching_service_url=reader.read("stitchingServiceUrl", _service_url(service.target)),
+        last_agent_window=reader.read("lastAgentWindow", _bounded(timedelta(minutes=1), MAX_LAST_AGENT_WINDOW)),
         web_session_timeout=reader.read("webSessionTimeout", parse_duration),
         catalog_overlay=reader.read("catalogOverlay", _overlay_path(source.root)) if overlay else None,
         sms_number_ids=reader.read("smsNumberIds", parse_ids),
         force_unlock_flows=reader.read("forceUnlockFlows", parse_bool),
-        service=_service_deployment(reader),
+        service=service,
+        division_name=_division_name(reader),
+        trust_email_claim=reader.read("trustEmailClaim", parse_bool),
+        agent_user_ids=reader.read("agentUserIds", parse_ids),
+        agent_group_ids=reader.read("agentGroupIds", parse_ids),
     )
     if settings.web_session_timeout > settings.last_agent_window:
         raise reader.error(
             "webSessionTimeout",
-            f"({settings.web_session_timeout}) must not exceed lastAgentWindow ({settings.last_agent_window})",
+            f"({format_duration(settings.web_session_timeout)}) must not exceed lastAgentWindow "
+            f"({format_duration(settings.last_agent_window)})",
         )
     return settings
+
+
+def _service_url(target: str) -> Callable[[Any], str]:
+    """The stitching service's base URL: https, no query or fragment; on Kubernetes, no path (the Ingress serves
+    the service at the root of its host, and the service answers /v1/..., not /<prefix>/v1/...)."""
+
+    def parse(value: Any) -> str:
+        text = parse_https_url(value).rstrip("/")
+        parts = urlsplit(text)
+        if parts.query or parts.fragment or text.endswith(("?", "#")):
+            raise ValueError(f"got {text!r}, which has a query or fragment; the data actions append /v1/... to it")
+        if target == "kubernetes" and parts.path not in ("", "/"):
+            raise ValueError(f"got {text!r}, whose path {parts.path!r} the Ingress cannot serve: the service answers at "
+                             f"the root of its host; give https://{parts.netloc} (a path prefix needs your own proxy "
+                             "that strips it, with stitchingDeployment external)")
+        return text
+
+    return parse
+
+
+def _division_name(reader: _Reader) -> str:
+    """The division's name for Archy: required when ``divisionId`` names a division other than the home one."""
+    if reader.raw("divisionId") and reader.source.get(f"{reader.project}:divisionName") in (None, ""):
+        raise reader.error("divisionName", "is missing: with divisionId set, give that division's name "
+                                           "(GET /api/v2/authorization/divisions/<divisionId> answers it)")
+    return reader.read("divisionName", _pattern(_QUEUE_NAME, "a division name without leading or trailing spaces"))
 
 
 def _service_deployment(reader: _Reader) -> ServiceDeployment:
     target = reader.read("stitchingDeployment", _choice("external", "kubernetes"))
     if target == "external":
         return ServiceDeployment("external")
+    kube_context = reader.read("stitchingKubeContext", _text) if reader.raw("stitchingKubeContext") else None
+    kubeconfig = reader.read("stitchingKubeconfig", _text) if reader.raw("stitchingKubeconfig") else None
+    if kube_context is None:
+        raise reader.error("stitchingKubeContext", "is missing: the kubernetes deployment names the kubeconfig context of "
+                                                   "its cluster (`kubectl config get-contexts`), so that a stack never "
+                                                   "deploys to whatever cluster the current context points at")
     if not reader.raw("stitchingImage"):
         raise reader.error("stitchingImage", "is missing: the kubernetes deployment needs the service's image")
     replicas = reader.read("stitchingReplicas", _whole(1, 50))
@@ -412,6 +518,7 @@ def _service_deployment(reader: _Reader) -> ServiceDeployment:
     if not database_url.reveal().startswith(("postgresql://", "postgres://", "sqlite:///")) \
             and database_url.reveal() != OFFLINE_SECRET:
         raise reader.error("stitchingDatabaseUrl", "must be a postgresql://... or sqlite:///... URL")
+    monitoring = reader.raw("stitchingMonitoringNamespace")
     deployment = ServiceDeployment(
         target="kubernetes",
         image=reader.read("stitchingImage", parse_image),
@@ -423,7 +530,18 @@ def _service_deployment(reader: _Reader) -> ServiceDeployment:
         ingress_class=reader.read("stitchingIngressClass", _text) if reader.raw("stitchingIngressClass") else None,
         tls_secret=reader.read("stitchingTlsSecret", _pattern(_K8S_NAME, "a DNS label (a-z, 0-9, '-')")),
         default_phone_region=reader.read("defaultPhoneRegion", parse_phone_region),
+        kube_context=kube_context,
+        kubeconfig=kubeconfig,
+        create_namespace=reader.read("stitchingCreateNamespace", parse_bool),
+        ingress_namespace=reader.read("stitchingIngressNamespace", _pattern(_K8S_NAME, "a DNS label (a-z, 0-9, '-')")),
+        monitoring_namespace=reader.read("stitchingMonitoringNamespace", _pattern(_K8S_NAME, "a DNS label (a-z, 0-9, '-')"))
+        if monitoring else None,
+        service_monitor=reader.read("stitchingServiceMonitor", parse_bool),
+        database_cidr=reader.read("stitchingDatabaseCidr", parse_cidr),
     )
+    if deployment.service_monitor and deployment.monitoring_namespace is None:
+        raise reader.error("stitchingMonitoringNamespace", "is missing: a ServiceMonitor needs the namespace Prometheus "
+                                                           "scrapes from, so the NetworkPolicy lets it in")
     if deployment.uses_sqlite and (replicas > 1 or max_replicas > 1):
         raise reader.error(
             "stitchingReplicas",
@@ -431,6 +549,16 @@ def _service_deployment(reader: _Reader) -> ServiceDeployment:
             "stitchingDatabaseUrl to postgresql://... or stitchingReplicas and stitchingMaxReplicas to 1",
         )
     return deployment
+
+
+def parse_cidr(value: Any) -> str:
+    import ipaddress
+
+    text = str(value).strip()
+    try:
+        return str(ipaddress.ip_network(text, strict=True))
+    except ValueError as exc:
+        raise ValueError(f"got {text!r}: {exc}") from None
 
 
 def parse_image(value: Any) -> str:

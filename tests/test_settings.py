@@ -106,7 +106,7 @@ def test_window_that_is_not_a_positive_duration(window: str) -> None:
         assert parse(values).last_agent_window == timedelta(hours=2)
         return
     message = error_for(lastAgentWindow=window)
-    assert "genesys-identity:lastAgentWindow must be a positive duration" in message
+    assert "genesys-identity:lastAgentWindow must be a duration between 1m and 7d" in message
 
 
 def test_missing_required_key() -> None:
@@ -162,13 +162,15 @@ def test_pulumi_yaml_documents_every_setting_with_the_same_defaults() -> None:
         entry = declared[spec.key]
         assert entry.get("description"), spec.key
         assert entry["type"] in ("string", "boolean", "array", "integer")
-        assert bool(entry.get("secret", False)) == spec.secret, spec.key
-        if not spec.required and not spec.secret:  # Pulumi gives a secret setting no default
-            assert "default" in entry, spec.key
+        # The CLI requires every key without a default on every stack: exactly the required settings.
+        assert ("default" not in entry) == spec.required, spec.key
+        if not spec.required:
             default = entry["default"]
             assert (default if default != "" else None) == spec.default, spec.key
-        else:
-            assert "default" not in entry, spec.key
+        # `secret: true` with a default fails on every stack that does not set it (the CLI checks the default).
+        assert not entry.get("secret"), spec.key
+        if spec.secret:
+            assert "--secret" in entry["description"] and "GENESYS_IDENTITY_" in entry["description"], spec.key
 
 
 def test_dev_stack_keeps_no_plain_secret() -> None:
@@ -193,3 +195,178 @@ def test_stack_file_secure_values_stay_masked(project_copy: Path) -> None:
 def test_missing_stack_file(project_copy: Path) -> None:
     with pytest.raises(SettingsError, match=r"Pulumi\.prod\.yaml: file not found"):
         StackFileSource(project_copy, "prod")
+
+
+# -- the Pulumi CLI's rules, applied by the offline plan before the program runs ----------------------------------
+
+def write_stack(root: Path, config: dict[str, Any] | None, *, raw: str | None = None) -> None:
+    path = root / "Pulumi.dev.yaml"
+    if raw is not None:
+        path.write_text(raw)
+        return
+    path.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+
+
+def edited_stack(root: Path, **changes: Any) -> None:
+    config = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]
+    for key, value in changes.items():
+        full = f"genesys-identity:{key}"
+        if value is REMOVE:
+            config.pop(full, None)
+        else:
+            config[full] = value
+    write_stack(root, config)
+
+
+REMOVE = object()
+
+
+def source_error(root: Path, **changes: Any) -> str:
+    edited_stack(root, **changes)
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(StackFileSource(root, "dev", ("oidcClientSecret", "stitchingDatabaseUrl")), stack="dev", environ={})
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+def test_the_shipped_stack_passes_the_cli_rules_without_any_secret_set() -> None:
+    # Neither secret is in Pulumi.dev.yaml nor in the environment: the CLI lets the program run (both have a
+    # default), and the program's environment route can be reached.
+    source = StackFileSource(ROOT, "dev")
+    assert source.get("genesys-identity:oidcClientSecret") == ""
+    assert source.get("genesys-identity:stitchingDatabaseUrl") == ""
+
+
+def test_every_key_without_a_default_is_required_with_the_clis_message(project_copy: Path) -> None:
+    assert source_error(project_copy, webQueue=REMOVE) == (
+        "Pulumi.dev.yaml: Stack 'dev' is missing configuration value 'webQueue' "
+        "(set it with `pulumi config set <key> <value> --stack dev`)")
+    assert "is missing configuration values 'region', 'smsQueue' and 'webQueue' (" in source_error(
+        project_copy, webQueue=REMOVE, smsQueue=REMOVE, region=REMOVE)
+
+
+def test_a_stack_file_without_config_says_so(project_copy: Path) -> None:
+    write_stack(project_copy, None, raw="# nothing yet\nencryptionsalt: v1:abc\n")
+    with pytest.raises(SettingsError) as caught:
+        StackFileSource(project_copy, "dev")
+    assert str(caught.value).startswith("Pulumi.dev.yaml has no 'config:' section, so Stack 'dev' is missing "
+                                        "configuration values 'allowedDomains', ")
+
+
+def test_a_project_secret_key_must_hold_a_secure_value_even_with_a_default(project_copy: Path) -> None:
+    project = project_copy / "Pulumi.yaml"
+    project.write_text(project.read_text().replace(
+        "  oidcClientSecret:\n    type: string\n", "  oidcClientSecret:\n    type: string\n    secret: true\n"))
+    with pytest.raises(SettingsError) as caught:
+        StackFileSource(project_copy, "dev")
+    assert str(caught.value) == ("Pulumi.dev.yaml: Stack 'dev' with configuration key 'oidcClientSecret' must be "
+                                 "encrypted as it's secret")
+    edited_stack(project_copy, oidcClientSecret={"secure": "v1:AAAA"})
+    assert StackFileSource(project_copy, "dev").is_secret("genesys-identity:oidcClientSecret")
+
+
+@pytest.mark.parametrize(("key", "value", "expected"), [
+    ("stitchingReplicas", "two", "must be of type 'integer'"),
+    ("authenticationEnabled", "yes", "must be of type 'boolean'"),
+    ("allowedDomains", "www.example.com", "must be of type 'array<string>' (a single value; write a YAML list"),
+    ("smsNumberIds", "3f1c9a52-7d0e-4b8e-9c55-2a1d7e6b0c41", "must be of type 'array<string>' (a single value"),
+    ("webQueue", ["a", "b"], "must be of type 'string'"),
+    ("webQueue", None, "must be of type 'string' (the key is there with an empty value)"),
+])
+def test_values_of_the_wrong_type_get_the_clis_message(project_copy: Path, key: str, value: Any, expected: str) -> None:
+    assert source_error(project_copy, **{key: value}) .startswith(
+        f"Pulumi.dev.yaml: Stack 'dev' with configuration key '{key}' {expected}")
+
+
+def test_an_empty_required_value_is_refused_not_named_none(project_copy: Path) -> None:
+    assert source_error(project_copy, webQueue="") == (
+        "Pulumi.dev.yaml: genesys-identity:webQueue is empty (expected a queue name)")
+
+
+def test_a_secure_value_on_a_key_that_is_not_secret_is_refused(project_copy: Path) -> None:
+    message = source_error(project_copy, webQueue={"secure": "v1:AAAA"})
+    assert message.startswith("Pulumi.dev.yaml: genesys-identity:webQueue is a secure value, but webQueue is not a "
+                              "secret setting: set it in plain text")
+
+
+def test_a_scalar_for_a_list_never_leaks_a_json_parser_message() -> None:
+    # What the program sees when the CLI's type check was skipped (`--skip-config-validation`): a plain string.
+    message = error_for(allowedDomains="www.example.com")
+    assert message == ("Pulumi.dev.yaml: genesys-identity:allowedDomains must be a non-empty list of host names without "
+                       "scheme or path (got a single value; write a YAML list, one `- item` per line)")
+    assert "Expecting value" not in error_for(smsNumberIds="abc")
+
+
+def test_web_and_sms_need_two_queues() -> None:
+    message = error_for(smsQueue="acme dev web support")
+    assert message.startswith("Pulumi.dev.yaml: genesys-identity:smsQueue names the same queue as webQueue")
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("sms-number-1", "is not an id: Genesys ids are UUIDs"),
+    ("+15552017788", "is a phone number, not the number's id"),
+    ("(555) 201-7788", "is a phone number, not the number's id"),
+])
+def test_sms_number_ids_must_be_ids(value: str, expected: str) -> None:
+    assert expected in error_for(smsNumberIds=[value])
+
+
+def test_the_last_agent_window_stays_within_what_the_context_action_accepts() -> None:
+    import json
+
+    from genesys_identity.settings import MAX_LAST_AGENT_WINDOW
+
+    contract = json.loads((ROOT / "data_actions" / "get-last-interaction-context.json").read_text())
+    found = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "windowMinutes" in node and isinstance(node["windowMinutes"], dict):
+                found.append(node["windowMinutes"].get("maximum"))
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(contract)
+    assert found and all(m == MAX_LAST_AGENT_WINDOW.total_seconds() // 60 for m in found)
+    assert error_for(lastAgentWindow="30d") == (
+        "Pulumi.dev.yaml: genesys-identity:lastAgentWindow must be a duration between 1m and 7d such as 2h "
+        "(got 30d, outside 1m .. 7d)")
+    values = dev_values()
+    values["genesys-identity:lastAgentWindow"] = "7d"
+    assert parse(values).last_agent_window == timedelta(days=7)
+
+
+def test_durations_print_the_way_they_are_written() -> None:
+    assert error_for(oidcRefreshTokenLifetime="91d").endswith("(got 91d, outside 15m .. 90d)")
+    assert "webSessionTimeout (3h) must not exceed lastAgentWindow (2h)" in error_for(webSessionTimeout="3h")
+
+
+def test_a_service_url_with_a_path_the_ingress_cannot_serve_is_refused_on_kubernetes() -> None:
+    external = dev_values()
+    external["genesys-identity:stitchingServiceUrl"] = "https://api.example.com/stitching/"
+    assert parse(external).stitching_service_url == "https://api.example.com/stitching"  # a proxy may strip it
+    kubernetes = {**dev_values(), "genesys-identity:stitchingServiceUrl": "https://api.example.com/stitching",
+                  "genesys-identity:stitchingDeployment": "kubernetes", "genesys-identity:stitchingKubeContext": "dev",
+                  "genesys-identity:stitchingImage": "registry.example.com/stitching:1.0.0"}
+    with pytest.raises(SettingsError) as caught:
+        parse(kubernetes, environ={"GENESYS_IDENTITY_STITCHING_DATABASE_URL": "postgresql://db/ids"})
+    message = str(caught.value)
+    assert "whose path '/stitching' the Ingress cannot serve" in message and "https://api.example.com" in message
+    assert "has a query or fragment" in error_for(stitchingServiceUrl="https://api.example.com?x=1")
+
+
+def test_a_missing_overlay_names_the_key_and_a_relative_path(project_copy: Path) -> None:
+    message = source_error(project_copy, catalogOverlay="catalog/dev-extra.yaml")
+    assert message == ("Pulumi.dev.yaml: genesys-identity:catalogOverlay must be a project-relative path to a .yaml "
+                       "overlay of the attribute catalog (catalog/dev-extra.yaml is not a file in the project)")
+    assert str(project_copy) not in message
+
+
+def test_kubernetes_needs_an_explicit_context() -> None:
+    message = error_for(stitchingDeployment="kubernetes", stitchingImage="registry.example.com/stitching:1.0.0")
+    assert message.startswith("Pulumi.dev.yaml: genesys-identity:stitchingKubeContext is missing: the kubernetes "
+                              "deployment names the kubeconfig context of its cluster")

@@ -21,6 +21,7 @@ def kubernetes_stack(root: Path, monkeypatch: pytest.MonkeyPatch, database_url: 
     monkeypatch.setenv("GENESYS_IDENTITY_STITCHING_DATABASE_URL", database_url)
     set_key(root, "stitchingDeployment", "kubernetes")
     set_key(root, "stitchingImage", IMAGE)
+    set_key(root, "stitchingKubeContext", "dev-cluster")
     for key, value in keys.items():
         set_key(root, key, value)
     return evaluate(root, "dev")
