@@ -1,0 +1,96 @@
+"""Archy YAML parsed once: plain Python values plus the line of every path, with libyaml's C parser.
+
+``load(text, file)`` composes the YAML node tree (``yaml.CSafeLoader``; the pure-Python ``SafeLoader`` only
+when libyaml is missing), builds plain dicts, lists and scalars from it and records, for each path (a tuple
+of keys and list indexes from the root), the line where it starts. A duplicate key is an error, as it is in
+Archy. Documents are cached by text, so the validator, the project's policies and ``data_action_calls`` share
+one parse of a render.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import yaml
+
+from genesys_identity.errors import GenesysIdentityError
+
+Path = tuple[str | int, ...]
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+C_LOADER = _Loader is not yaml.SafeLoader
+
+
+class LoadError(GenesysIdentityError):
+    """The text is not YAML Archy can read; ``str()`` is ``file:line: not valid YAML: what``."""
+
+    def __init__(self, file: str, line: int, message: str) -> None:
+        super().__init__(f"{file}:{line}: not valid YAML: {message}")
+        self.file = file
+        self.line = line
+        self.reason = message
+
+
+@dataclass(frozen=True, eq=False)
+class Document:
+    """One parsed flow: its text, its plain value and the line of each path."""
+
+    file: str
+    text: str
+    value: Any
+    lines: Mapping[Path, int]
+
+    def line(self, path: Path) -> int:
+        """The line of ``path``, or of its nearest ancestor that has one (1 for the root)."""
+        while path:
+            found = self.lines.get(path)
+            if found is not None:
+                return found
+            path = path[:-1]
+        return self.lines.get((), 1)
+
+
+def load(text: str, file: str = "<flow>") -> Document:
+    """Parse ``text`` once (cached by text and file name); LoadError when it is not YAML."""
+    return _load(text, file)
+
+
+@lru_cache(maxsize=256)
+def _load(text: str, file: str) -> Document:
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        lines: dict[Path, int] = {}
+        value = _build(loader, node, (), lines, file) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise LoadError(file, mark.line + 1 if mark is not None else 1,
+                        str(exc.problem or exc.context or "unreadable")) from None
+    except yaml.YAMLError as exc:
+        raise LoadError(file, 1, str(exc)) from None
+    finally:
+        loader.dispose()
+    return Document(file, text, value, lines)
+
+
+def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, lines: dict[Path, int], file: str) -> Any:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)  # merge keys (<<), as the safe constructor does
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float, bool)) or key is None:
+                raise LoadError(file, key_node.start_mark.line + 1, f"a mapping key must be a scalar, got {key!r}")
+            if key in result:
+                raise LoadError(file, key_node.start_mark.line + 1, f"duplicate key {key!r}")
+            child = (*path, key if isinstance(key, str) else str(key))
+            lines[child] = key_node.start_mark.line + 1
+            result[key] = _build(loader, value_node, child, lines, file)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(loader, item, (*path, index), lines, file) for index, item in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
