@@ -54,6 +54,26 @@ def _action_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _flow_run(args: argparse.Namespace) -> int:
+    from genesys_identity import flowrun
+    from genesys_identity.architect import message
+
+    flows = flowrun.StackFlows.render(Path(args.root).resolve(), args.stack)
+    start = message.load(Path(args.message))
+    directory = flows.directory(Path(args.directory) if args.directory else None)
+    service = flowrun.service_from(args.service_url, args.token_file)
+    if args.bench:
+        if service is None:
+            raise GenesysIdentityError("--bench needs --service-url and --token-file (the data action calls are live)")
+        result = flowrun.bench(flows, args.flow, [start], directory=directory, service=service, runs=args.bench)
+        for line in result.lines(f"flow {args.flow!r}"):
+            print(line)
+        return 0
+    trace = flowrun.run(flows, args.flow, start, directory=directory, service=service)
+    print(trace.json() if args.json else trace.text())
+    return 0
+
+
 def _plan_of(root: Path, stack: str, rev: str | None, folder: str | None, scratch: Path) -> Path:
     """A plan folder: given, or rendered from a git revision (in a temporary worktree) or from the work tree."""
     import subprocess
@@ -129,6 +149,21 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--token-file", required=True, help="file holding the caller token")
     run.add_argument("--dir", default="data_actions")
     run.set_defaults(run=_action_run)
+    flow = commands.add_parser("flow", help="Architect flows: run a rendered flow for one message")
+    flow_commands = flow.add_subparsers(dest="flow_command", required=True)
+    flow_run = flow_commands.add_parser(
+        "run", help="run a stack's rendered flow for one inbound message (or workflow inputs) and print the trace")
+    flow_run.add_argument("--stack", default="dev")
+    flow_run.add_argument("--root", default=".")
+    flow_run.add_argument("--flow", required=True, help="sms, web-messaging, outcome-workflow, a flow name, or a rendered .yaml")
+    flow_run.add_argument("--message", required=True, help="the message file (JSON; see README \"Running a flow\")")
+    flow_run.add_argument("--directory", help="users and queue members (JSON/YAML; default: the stack's queues, no members)")
+    flow_run.add_argument("--service-url", help="the stitching service the data actions call")
+    flow_run.add_argument("--token-file", help="file holding the stack's caller token")
+    flow_run.add_argument("--json", action="store_true", help="print the trace as JSON")
+    flow_run.add_argument("--bench", type=int, metavar="N", default=0,
+                          help="run N times and print the flow's own cost beyond its data action calls")
+    flow_run.set_defaults(run=_flow_run)
     demo = commands.add_parser("demo", help="start the service on SQLite and replay the cross-channel journey")
     demo.set_defaults(run=lambda a: __import__("genesys_identity.demo").demo.main([]))
     bench = commands.add_parser("bench", help="time to evaluate and write the plan for 1, 10 and 100 web deployments")

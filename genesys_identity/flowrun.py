@@ -1,0 +1,126 @@
+"""``python -m genesys_identity flow run``: a stack's rendered flow, run for one message against a live service.
+
+Glue between the stack (settings, catalog, data actions, the flow renderer) and the Architect executor, which
+knows nothing of stacks. The demo and the journey tests use the same functions.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from genesys_identity import catalog
+from genesys_identity.actions.definitions import ActionDefinition, load_all
+from genesys_identity.architect import directory as directories
+from genesys_identity.architect import message as messages
+from genesys_identity.architect.executor import DataActionService, load_flow, run_flow
+from genesys_identity.architect.trace import Trace
+from genesys_identity.errors import GenesysIdentityError
+from genesys_identity.flows import render as flow_render
+from genesys_identity.settings import KEYS, StackSettings, parse_settings
+from genesys_identity.stackfile import StackFileSource
+
+
+def stack_settings(root: Path, stack: str) -> StackSettings:
+    source = StackFileSource(root, stack, tuple(spec.key for spec in KEYS if spec.secret))
+    return parse_settings(source, stack=stack, project=source.project)
+
+
+class StackFlows:
+    """A stack's rendered flows by short name (the rendered file's stem: ``sms``, ``web-messaging``, ...),
+    rendered on first use (a run of a rendered file needs no render)."""
+
+    def __init__(self, settings: StackSettings, actions: list[ActionDefinition]) -> None:
+        self.settings = settings
+        self.actions = actions
+        self._flows: dict[str, flow_render.RenderedFlow] | None = None
+
+    @classmethod
+    def render(cls, root: Path, stack: str) -> StackFlows:
+        return cls(stack_settings(root, stack), load_all())
+
+    @property
+    def flows(self) -> dict[str, flow_render.RenderedFlow]:
+        if self._flows is None:
+            rendered = flow_render.render(self.settings, catalog.load(overlay=self.settings.catalog_overlay),
+                                          self.actions)
+            self._flows = {flow.spec.output.removesuffix(".yaml"): flow for flow in rendered}
+        return self._flows
+
+    def text(self, which: str) -> tuple[str, str]:
+        """``(label, YAML)`` of a flow given by short name, by its flow name, or as a rendered file's path."""
+        path = Path(which)
+        if path.suffix in (".yaml", ".yml"):
+            try:
+                return str(path), path.read_text()
+            except OSError as exc:
+                raise GenesysIdentityError(f"--flow {which}: cannot read: {exc.strerror}") from None
+        if which in self.flows:
+            return f"{self.flows[which].spec.output}", self.flows[which].text
+        for flow in self.flows.values():
+            if flow.name == which:
+                return flow.spec.output, flow.text
+        known = ", ".join(list(self.flows) + [f.name for f in self.flows.values()])
+        raise GenesysIdentityError(f"--flow {which!r}: no such flow (known: {known}; or a rendered .yaml file)")
+
+    def directory(self, path: Path | None) -> directories.Directory:
+        if path is not None:
+            return directories.load(path)
+        return directories.for_queues([self.settings.queues.web, self.settings.queues.sms])
+
+
+def run(flows: StackFlows, which: str, start: messages.Start, *, directory: directories.Directory,
+        service: DataActionService | None, clock: Callable[[], datetime] | None = None) -> Trace:
+    label, text = flows.text(which)
+    return run_flow(text, start, actions=flows.actions, directory=directory, service=service, clock=clock, label=label)
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    runs: int
+    own_ms: list[float]  # each run's wall time minus its data action calls
+    calls_ms: list[float]
+
+    def lines(self, label: str) -> list[str]:
+        own = sorted(self.own_ms)
+        p95 = own[max(0, round(0.95 * len(own)) - 1)]
+        return [f"{label}: {self.runs} runs; the flow's own cost beyond its data action calls: "
+                f"median {statistics.median(own):.2f} ms, p95 {p95:.2f} ms, max {own[-1]:.2f} ms "
+                f"(data action calls: median {statistics.median(self.calls_ms):.1f} ms per run)"]
+
+
+def bench(flows: StackFlows, which: str, starts: Sequence[messages.Start], *, directory: directories.Directory,
+          service: DataActionService, runs: int) -> BenchResult:
+    """Run the flow ``runs`` times (cycling through ``starts``); time each run and subtract its data action calls."""
+    label, text = flows.text(which)
+    document = load_flow(text, label)
+    own, calls = [], []
+    for i in range(runs):
+        begun = time.perf_counter()
+        trace = run_flow(document, starts[i % len(starts)], actions=flows.actions, directory=directory,
+                         service=service, clock=lambda: datetime.now(UTC), label=label)
+        total = (time.perf_counter() - begun) * 1000
+        spent = sum(call.elapsed_ms for call in trace.calls)
+        own.append(total - spent)
+        calls.append(spent)
+    return BenchResult(runs, own, calls)
+
+
+def service_from(url: str | None, token_file: str | None) -> DataActionService | None:
+    if not url and not token_file:
+        return None
+    if not url or not token_file:
+        raise GenesysIdentityError("--service-url and --token-file go together")
+    try:
+        token = Path(token_file).read_text().strip()
+    except OSError as exc:
+        raise GenesysIdentityError(f"--token-file {token_file}: cannot read: {exc.strerror}") from None
+    if not token:
+        raise GenesysIdentityError(f"--token-file {token_file}: empty")
+    return DataActionService(url, {"token": token}, httpx.Client())
