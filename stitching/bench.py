@@ -108,7 +108,7 @@ def _operations(phones: list[str]) -> dict[str, Callable[[int], tuple[str, str, 
 
     def stitch(i: int) -> tuple[str, str, dict[str, Any] | None]:
         # A returning customer texting (matched) every other call, a new sender (created) otherwise.
-        phone = phones[i % len(phones)] if i % 2 else f"+1555{7000000 + i % 3000000:07d}"
+        phone = phones[i % len(phones)] if i % 2 else f"+1206{2000000 + i % 7000000:07d}"
         return "POST", "/v1/stitch", {"channel": "sms", "conversationId": f"b-{uuid.uuid4().hex}", "phone": phone,
                                       "phoneVerified": True}
 
@@ -119,7 +119,7 @@ def _operations(phones: list[str]) -> dict[str, Callable[[int], tuple[str, str, 
 
 
 async def _seed(base: str, customers: int) -> list[str]:
-    phones = [f"+1555{2000000 + i:07d}" for i in range(customers)]
+    phones = [f"+1202{2000000 + i:07d}" for i in range(customers)]
     sem = asyncio.Semaphore(16)
     async with httpx.AsyncClient(base_url=base, headers=HEADERS, timeout=60) as client:
         async def one(i: int) -> None:

@@ -51,6 +51,7 @@ class ServiceSettings:
     shared_value_limit: int = 5
     max_body_bytes: int = 16 * 1024
     pool_size: int = 10
+    busy_timeout_s: int = 2  # longest wait for the store (write lock, pooled connection, row lock) before a 503
     genesys: GenesysBackendSettings | None = None
 
     @classmethod
@@ -67,6 +68,7 @@ class ServiceSettings:
             shared_value_limit=reader.integer("STITCHING_SHARED_VALUE_LIMIT", 5, minimum=1),
             max_body_bytes=reader.integer("STITCHING_MAX_BODY_BYTES", 16 * 1024, minimum=1024),
             pool_size=reader.integer("STITCHING_DB_POOL_SIZE", 10, minimum=1),
+            busy_timeout_s=reader.duration("STITCHING_DB_BUSY_TIMEOUT", "2s"),
             genesys=_genesys(reader),
         )
         if not settings.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):

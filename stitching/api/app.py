@@ -49,7 +49,7 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None, clock: 
                journey_reader: JourneyReader | None = None, run_mirror: bool = True) -> FastAPI:
     metrics = Metrics()
     owned_store = store is None
-    the_store = store or Store(settings.database_url, settings.pool_size)
+    the_store = store or Store(settings.database_url, settings.pool_size, settings.busy_timeout_s)
     service = StitchingService(the_store, settings, metrics, clock, journey_reader)
 
     @asynccontextmanager

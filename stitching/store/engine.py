@@ -30,8 +30,12 @@ from stitching.errors import RetryTransaction, StoreUnavailable
 from stitching.store.migrations import HEAD, MIGRATIONS
 
 _MIGRATION_LOCK = "stitching:migrations"
+_MIGRATION_WAIT_S = 120
 _SCHEMA_TABLE = ("CREATE TABLE IF NOT EXISTS schema_migrations "
                  "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)")
+
+
+DEFAULT_BUSY_TIMEOUT_S = 2.0
 
 
 def now_ms() -> int:
@@ -80,16 +84,27 @@ class Connection:
 class Store:
     """The database behind one interface. ``unit_of_work`` yields a connection inside one transaction."""
 
-    def __init__(self, url: str, pool_size: int = 10) -> None:
+    def __init__(self, url: str, pool_size: int = 10, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> None:
+        """``busy_timeout_s`` bounds every wait for the database (SQLite's write lock, a pooled connection, a
+        PostgreSQL lock, a connection attempt): past it the call fails with StoreUnavailable (503 + Retry-After),
+        well before the data action calling it gives up."""
         self.url = url
+        self.busy_timeout_s = busy_timeout_s
         if url.startswith("sqlite:///"):
             self.dialect = "sqlite"
-            self._sqlite = _SqlitePool(Path(url.removeprefix("sqlite:///")), pool_size)
+            self._sqlite = _SqlitePool(Path(url.removeprefix("sqlite:///")), pool_size, busy_timeout_s)
         else:
             self.dialect = "postgresql"
+            wait_ms = max(1, int(busy_timeout_s * 1000))
+
+            def configure(conn: psycopg.Connection[Any]) -> None:
+                # A session setting (not a startup option, which connection poolers such as PgBouncer refuse).
+                conn.execute(f"SET lock_timeout = {wait_ms}")
+
             self._pool = ConnectionPool(
                 url.replace("postgres://", "postgresql://", 1), min_size=1, max_size=pool_size, open=False,
-                kwargs={"autocommit": True, "connect_timeout": 5}, timeout=10, name="stitching",
+                kwargs={"autocommit": True, "connect_timeout": max(2, int(busy_timeout_s + 0.999))},
+                configure=configure, timeout=busy_timeout_s, name="stitching",
             )
             try:
                 self._pool.open(wait=False)
@@ -138,6 +153,7 @@ class Store:
         applied: list[int] = []
         if self.dialect == "sqlite":
             with self._sqlite.connection() as raw:
+                raw.execute(f"PRAGMA busy_timeout={_MIGRATION_WAIT_S * 1000}")  # another process may be migrating
                 raw.execute(_SCHEMA_TABLE)
                 for migration in MIGRATIONS:
                     raw.execute("BEGIN IMMEDIATE")
@@ -151,8 +167,10 @@ class Store:
                         f"({migration.version}, '{migration.name}', {now_ms()});\nCOMMIT;"
                     )
                     applied.append(migration.version)
+                raw.execute(f"PRAGMA busy_timeout={max(1, int(self.busy_timeout_s * 1000))}")
             return applied
-        with self._pool.connection() as pg, pg.transaction():
+        with self._pool.connection(timeout=_MIGRATION_WAIT_S) as pg, pg.transaction():
+            pg.execute(f"SET LOCAL lock_timeout = {_MIGRATION_WAIT_S * 1000}")  # another replica may be migrating
             pg.execute("SELECT pg_advisory_xact_lock(%s)", (lock_id(_MIGRATION_LOCK),))
             pg.execute(_SCHEMA_TABLE)
             done = {row[0] for row in pg.execute("SELECT version FROM schema_migrations").fetchall()}
@@ -172,38 +190,58 @@ class Store:
 class _SqlitePool:
     """A few SQLite connections (WAL, autocommit mode so transactions are explicit) handed out one at a time."""
 
-    def __init__(self, path: Path, size: int) -> None:
+    def __init__(self, path: Path, size: int, busy_timeout_s: float) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.busy_timeout_s = busy_timeout_s
         self._idle: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._size = size
 
     def _open(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=self.busy_timeout_s)
+        conn.execute(f"PRAGMA busy_timeout={max(1, int(self.busy_timeout_s * 1000))}")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=30000")
         return conn
 
     @contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:
+        conn, left = self._checkout()
         try:
-            conn = self._idle.get_nowait()
-        except queue.Empty:
-            with self._lock:
-                grow = len(self._all) < self._size
-                if grow:
-                    conn = self._open()
-                    self._all.append(conn)
-            if not grow:
-                conn = self._idle.get(timeout=30)
-        try:
+            if left is not None:
+                # The wait for a connection counts against the busy timeout: the whole call stays within it.
+                conn.execute(f"PRAGMA busy_timeout={max(1, int(left * 1000))}")
             yield conn
         finally:
+            if left is not None:
+                conn.execute(f"PRAGMA busy_timeout={max(1, int(self.busy_timeout_s * 1000))}")
             self._idle.put(conn)
+
+    def _checkout(self) -> tuple[sqlite3.Connection, float | None]:
+        """An idle (or new) connection, and the seconds of busy timeout left when it had to be waited for."""
+        try:
+            return self._idle.get_nowait(), None
+        except queue.Empty:
+            pass
+        with self._lock:
+            if len(self._all) < self._size:
+                conn = self._open()
+                self._all.append(conn)
+                return conn, None
+        waiting_since = time.monotonic()
+        try:
+            conn = self._idle.get(timeout=self.busy_timeout_s)
+        except queue.Empty:
+            raise sqlite3.OperationalError(
+                f"all {self._size} database connections stayed busy for {self.busy_timeout_s:g} s") from None
+        left = self.busy_timeout_s - (time.monotonic() - waiting_since)
+        if left <= 0.001:
+            self._idle.put(conn)
+            raise sqlite3.OperationalError(f"the database stayed busy for {self.busy_timeout_s:g} s")
+        return conn, left
 
     def close(self) -> None:
         with self._lock:

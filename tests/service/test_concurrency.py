@@ -36,7 +36,7 @@ def _profiles_and_links(url: str) -> tuple[int, int, int]:
     return int(profiles[0]), int(links[0]), int(creates[0])
 
 
-SPELLINGS = ("(555) 010-2030", "5550102030", "+15550102030", "555.010.2030")
+SPELLINGS = ("(202) 555-2030", "2025552030", "+12025552030", "202.555.2030")
 IDENTITIES = {
     # A new SMS sender: every message of a burst carries the same number, spelled as carriers and people do.
     "sms": lambda i: {"channel": "sms", "phone": SPELLINGS[i % 4], "phoneVerified": True},
@@ -67,7 +67,7 @@ def test_concurrent_retries_with_one_idempotency_key_act_once(database_url: str,
 
     async def retries() -> list[httpx.Response]:
         async with httpx.AsyncClient(timeout=60, headers={**AUTH, "Idempotency-Key": "conv-9-stitch"}) as client:
-            body = {"channel": "sms", "conversationId": "conv-9", "phone": "+15550102031", "phoneVerified": True}
+            body = {"channel": "sms", "conversationId": "conv-9", "phone": "+12025552031", "phoneVerified": True}
             return await asyncio.gather(*(client.post(f"{url}/v1/stitch", json=body)
                                           for url in [first.url, second.url] * 20))
 

@@ -25,25 +25,25 @@ def test_a_served_process_takes_now_from_the_clock_file_on_every_request(tmp_pat
     service = process.start(f"sqlite:///{tmp_path}/db.sqlite", TOKEN, tmp_path / "service.log", clock_file=clock_file)
     try:
         with httpx.Client(base_url=service.url, headers=AUTH, timeout=10) as client:
-            first = client.post("/v1/stitch", json={"channel": "sms", "conversationId": "sms-1", "phone": "+15554443333",
+            first = client.post("/v1/stitch", json={"channel": "sms", "conversationId": "sms-1", "phone": "+12024443333",
                                                     "phoneVerified": True})
             assert first.status_code == 200, first.text
             assert client.post("/v1/interactions", json={"conversationId": "sms-1", "agentId": "agent-1"}).status_code == 200
 
             assert process.advance_clock(clock_file, timedelta(hours=1)) == WEB_CHAT + timedelta(hours=1)
-            hour_later = client.get("/v1/context", params={"phone": "+15554443333", "excludeConversationId": "sms-2"}).json()
+            hour_later = client.get("/v1/context", params={"phone": "+12024443333", "excludeConversationId": "sms-2"}).json()
             assert hour_later["agentId"] == "agent-1" and hour_later["minutesAgo"] == 60
 
             process.advance_clock(clock_file, timedelta(hours=3))  # past the 2 h window
-            later = client.get("/v1/context", params={"phone": "+15554443333"}).json()
+            later = client.get("/v1/context", params={"phone": "+12024443333"}).json()
             assert later["agentId"] is None and later["reason"] == "no_recent_interaction"
 
             # An event time is judged against the file's "now": an hour before it is fine, a day after is refused.
             before = (WEB_CHAT + timedelta(hours=3)).isoformat().replace("+00:00", "Z")
-            assert client.post("/v1/stitch", json={"channel": "sms", "conversationId": "sms-3", "phone": "+15554443333",
+            assert client.post("/v1/stitch", json={"channel": "sms", "conversationId": "sms-3", "phone": "+12024443333",
                                                    "phoneVerified": True, "occurredAt": before}).status_code == 200
             future = (WEB_CHAT + timedelta(days=1)).isoformat().replace("+00:00", "Z")
-            refused = client.post("/v1/stitch", json={"channel": "sms", "conversationId": "sms-4", "phone": "+15554443333",
+            refused = client.post("/v1/stitch", json={"channel": "sms", "conversationId": "sms-4", "phone": "+12024443333",
                                                       "phoneVerified": True, "occurredAt": future})
             assert refused.status_code == 422 and refused.json()["field"] == "occurredAt"
     finally:

@@ -6,6 +6,8 @@ import asyncio
 import json
 import re
 import signal
+import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +21,7 @@ from hypothesis import strategies as st
 
 from stitching.devdb import PostgresUnavailable, TemporaryPostgres
 from stitching.store import Store
-from tests.service.conftest import AUTH, ServiceProcess, make_settings, run_async
+from tests.service.conftest import AUTH, ROOT, ServiceProcess, make_settings, run_async
 
 ISSUER = "https://idp.example.com"
 CUSTOMERS = 60
@@ -33,12 +35,12 @@ def _seed_pairs(url: str) -> None:
                                                    "oidcSubject": f"user-{i}", "oidcVerified": True}).status_code == 200
             assert client.post("/v1/stitch", json={
                 "channel": "voice", "conversationId": f"v-{i}", "crmId": f"CRM-{i}", "crmIdVerified": True,
-                "phone": f"+1555300{i:04d}", "phoneVerified": True}).status_code == 200
+                "phone": f"+1312300{i:04d}", "phoneVerified": True}).status_code == 200
 
 
 def _merging(i: int) -> dict[str, Any]:
     return {"channel": "web", "conversationId": f"m-{i}", "oidcIssuer": ISSUER, "oidcSubject": f"user-{i}",
-            "oidcVerified": True, "crmId": f"CRM-{i}", "crmIdVerified": True, "phone": f"+1555300{i:04d}",
+            "oidcVerified": True, "crmId": f"CRM-{i}", "crmIdVerified": True, "phone": f"+1312300{i:04d}",
             "phoneVerified": True}
 
 
@@ -121,7 +123,7 @@ def test_the_database_going_away_gives_503_and_service_resumes_when_it_returns(
     try:
         url = server.create_database("outage")
         service = services(url)
-        body = {"channel": "sms", "conversationId": "c-1", "phone": "+15550001111", "phoneVerified": True}
+        body = {"channel": "sms", "conversationId": "c-1", "phone": "+13125550111", "phoneVerified": True}
         with httpx.Client(base_url=service.url, headers=AUTH, timeout=30) as client:
             profile = client.post("/v1/stitch", json=body).json()["profileId"]
             server.pause()
@@ -138,6 +140,79 @@ def test_the_database_going_away_gives_503_and_service_resumes_when_it_returns(
             assert again.status_code == 200 and again.json()["profileId"] == profile
     finally:
         server.stop()
+
+
+# -- SQLite's write lock held elsewhere ------------------------------------------------------------------------
+
+# The Stitch Identity data action gives up after its timeoutSeconds: a 503 must reach it well before that, with
+# time left for the network and Genesys' own handling; half the action's timeout is the bound.
+STITCH_ACTION_TIMEOUT_S = json.loads((ROOT / "data_actions" / "stitch-identity.json").read_text())["config"]["timeoutSeconds"]
+BUSY_BOUND_S = STITCH_ACTION_TIMEOUT_S / 2
+
+
+def _hold_write_lock(path: Path) -> sqlite3.Connection:
+    """Another process's writer, as SQLite sees it: a connection in a write transaction (BEGIN IMMEDIATE)."""
+    holder = sqlite3.connect(path, isolation_level=None, timeout=5, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO profiles (id, created_at) VALUES ('holder', 0)")
+    return holder
+
+
+def _timed_stitch(client: httpx.Client, conversation: str) -> tuple[httpx.Response, float]:
+    started = time.monotonic()
+    response = client.post("/v1/stitch", json={"channel": "sms", "conversationId": conversation, "phone": "+13124442222",
+                                               "phoneVerified": True})
+    return response, time.monotonic() - started
+
+
+def test_a_held_sqlite_write_lock_answers_503_well_within_the_data_actions_timeout(
+    tmp_path: Path, services: Callable[..., ServiceProcess]
+) -> None:
+    path = tmp_path / "busy.db"
+    service = services(f"sqlite:///{path}", STITCHING_DB_POOL_SIZE="2")  # the default busy timeout
+    holder = _hold_write_lock(path)
+    try:
+        with httpx.Client(base_url=service.url, headers=AUTH, timeout=STITCH_ACTION_TIMEOUT_S * 3) as client:
+            busy, elapsed = _timed_stitch(client, "c-1")
+            assert busy.status_code == 503, busy.text
+            assert int(busy.headers["Retry-After"]) >= 1 and busy.json()["error"] == "unavailable"
+            assert 1.0 <= elapsed < BUSY_BOUND_S, f"503 after {elapsed:.2f} s; the action gives up at {STITCH_ACTION_TIMEOUT_S} s"
+
+            # More callers than pooled connections: the ones queued for a connection are bounded the same way.
+            async def burst() -> list[tuple[int, float]]:
+                async with httpx.AsyncClient(base_url=service.url, headers=AUTH, timeout=STITCH_ACTION_TIMEOUT_S * 3) as ac:
+                    async def one(i: int) -> tuple[int, float]:
+                        started = time.monotonic()
+                        response = await ac.post("/v1/stitch", json={"channel": "sms", "conversationId": f"b-{i}",
+                                                                     "phone": "+13124442222", "phoneVerified": True})
+                        return response.status_code, time.monotonic() - started
+                    return await asyncio.gather(*(one(i) for i in range(6)))
+
+            results = run_async(burst())
+            assert {status for status, _ in results} == {503}, results
+            assert max(elapsed for _, elapsed in results) < BUSY_BOUND_S * 1.5, results  # queued: at most two waits
+
+            holder.rollback()
+            assert _timed_stitch(client, "c-2")[0].status_code == 200  # the lock gone, the service answers at once
+    finally:
+        holder.close()
+
+
+def test_a_write_lock_released_within_the_busy_timeout_is_waited_for(tmp_path: Path,
+                                                                       services: Callable[..., ServiceProcess]) -> None:
+    path = tmp_path / "busy.db"
+    service = services(f"sqlite:///{path}", STITCHING_DB_BUSY_TIMEOUT="3s")
+    holder = _hold_write_lock(path)
+    release = threading.Timer(0.5, holder.rollback)
+    release.start()
+    try:
+        with httpx.Client(base_url=service.url, headers=AUTH, timeout=STITCH_ACTION_TIMEOUT_S * 3) as client:
+            response, elapsed = _timed_stitch(client, "c-1")
+        assert response.status_code == 200, response.text
+        assert 0.4 <= elapsed < 3, elapsed
+    finally:
+        release.join()
+        holder.close()
 
 
 # -- fuzzing the API -----------------------------------------------------------------------------------------
