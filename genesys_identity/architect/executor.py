@@ -2,10 +2,11 @@
 
 - ``Message.*`` builtins are set as Genesys sets them for the channel (``message.py``); ``Context.*`` participant
   data holds what the website set with the Messenger's ``Database.set``.
-- Actions run in order; states (``changeState``) and tasks (``callTask``/``jumpToTask``/``endTask``) are
-  navigated; decision, switch, loop, updateData, get/setParticipantData, sendResponse, callData, transferToAcd,
-  disconnect and endWorkflow are executed. Any other action kind stops the run with an error: the model is a
-  closed world, nothing is skipped.
+- Actions run in order from ``startUpRef`` (a state or a task); tasks are called (``callTask``) and return by
+  ``endTask`` along an output path. decision, switch, loop, updateData, get/setParticipantData, sendResponse,
+  callData, transferToAcd, disconnect, endWorkflow, wait and setConversationData are executed. Any other action
+  kind stops the run with an error (closed world: the action kinds of ``catalog/archy.yaml`` the executor does not
+  model, such as callBotFlow, and anything unknown); nothing is skipped.
 - ``callData`` goes through the offline data action runner to a live stitching service with the stack's
   credential. Inputs whose value is NOT_SET are stripped before the call, as Genesys strips null inputs since
   2024-03 (Genesys developer forum announcement, 2024-03-15). The flow's ``timeout`` and the action's own
@@ -61,20 +62,10 @@ class _Stop(Exception):
 
 
 class _EndTask(Exception):
-    pass
+    """Control flow: endTask returns to the caller of callTask along one of the task's output paths."""
 
-
-class _ExitLoop(Exception):
-    pass
-
-
-class _NextLoop(Exception):
-    pass
-
-
-class _Goto(Exception):
-    def __init__(self, ref: str) -> None:
-        self.ref = ref
+    def __init__(self, path: str) -> None:
+        self.path = path
 
 
 @dataclass
@@ -240,18 +231,11 @@ class Executor:
         raise _Stop(outcome)
 
     def _goto(self, ref: str, where: str) -> None:
-        while True:
-            if ref not in self.blocks:
-                raise FlowRunError(f"{self.label}: {where}: no state or task {ref!r}")
-            block, actions = self.blocks[ref]
-            try:
-                self._actions(actions, block)
-            except _Goto as goto:
-                ref, where = goto.ref, f"{block}: changeState/jumpToTask"
-                continue
-            except _EndTask:
-                pass
-            return
+        if ref not in self.blocks:
+            raise FlowRunError(f"{self.label}: {where}: no state or task {ref!r}")
+        block, actions = self.blocks[ref]
+        with contextlib.suppress(_EndTask):
+            self._actions(actions, block)
 
     # -- error handling ----------------------------------------------------------------------------------------
 
@@ -340,21 +324,9 @@ class Executor:
         for i in range(int(count)):
             if index:
                 self.runtime.variables[index] = i
-            try:
-                self._actions(((spec.get("outputs") or {}).get("loop") or {}).get("actions") or [], where)
-            except _NextLoop:
-                pass
-            except _ExitLoop:
-                done += 1
-                break
+            self._actions(((spec.get("outputs") or {}).get("loop") or {}).get("actions") or [], where)
             done += 1
         step.detail = f"{done} of {count} iterations"
-
-    def _exit_loop(self, spec: dict[str, Any], step: Step, where: str) -> None:
-        raise _ExitLoop()
-
-    def _next_loop(self, spec: dict[str, Any], step: Step, where: str) -> None:
-        raise _NextLoop()
 
     def _set_participant_data(self, spec: dict[str, Any], step: Step, where: str) -> None:
         written = []
@@ -398,27 +370,36 @@ class Executor:
         self._finish(Outcome("end", f"the workflow's End Workflow action {step.name!r}"
                              + (f" ({reason})" if reason is not NOT_SET else "")))
 
-    def _change_state(self, spec: dict[str, Any], step: Step, where: str) -> None:
-        ref = spec.get("state")
-        step.detail = f"-> {ref}"
-        raise _Goto(str(ref))
-
-    def _jump_to_task(self, spec: dict[str, Any], step: Step, where: str) -> None:
-        ref = spec.get("targetTaskRef")
-        step.detail = f"-> {ref}"
-        raise _Goto(str(ref))
-
     def _call_task(self, spec: dict[str, Any], step: Step, where: str) -> None:
         ref = str(spec.get("targetTaskRef"))
         step.detail = f"-> {ref}"
         if ref not in self.blocks:
             raise FlowRunError(f"{self.label}: {where}: no task {ref!r}")
         block, actions = self.blocks[ref]
-        with contextlib.suppress(_EndTask):
+        path = "default"  # a task whose actions run out returns along its default path
+        try:
             self._actions(actions, block)
+        except _EndTask as ended:
+            path = ended.path
+        step.detail += f", returned by {path!r}"
+        self._actions(((spec.get("outputs") or {}).get(path) or {}).get("actions") or [], where)
 
     def _end_task(self, spec: dict[str, Any], step: Step, where: str) -> None:
-        raise _EndTask()
+        output = spec.get("outputPath") or {}
+        raise _EndTask(str(output.get("name", "default")) if isinstance(output, dict) else "default")
+
+    def _wait(self, spec: dict[str, Any], step: Step, where: str) -> None:
+        duration = self._value(spec.get("duration"), t.DURATION, f"{where}: duration")
+        if duration is NOT_SET:
+            raise ExpressionRuntimeError(f"{where}: duration is NOT_SET")
+        step.detail = f"waits {duration} (not slept: the run is a simulation of the flow's logic)"
+
+    def _set_conversation_data(self, spec: dict[str, Any], step: Step, where: str) -> None:
+        conversation = self._value(spec.get("conversationId"), t.STRING, f"{where}: conversationId")
+        if conversation is NOT_SET:
+            raise ExpressionRuntimeError(f"{where}: conversationId is NOT_SET")
+        self._set_participant_data(spec, step, where)
+        step.detail = f"on conversation {conversation}: {step.detail}"
 
     def _transfer_to_acd(self, spec: dict[str, Any], step: Step, where: str) -> None:
         queue = self._value(spec.get("targetQueue"), t.QUEUE, f"{where}: targetQueue")
@@ -601,8 +582,6 @@ _HANDLERS: dict[str, Callable[[Executor, dict[str, Any], Step, str], None]] = {
     "decision": Executor._decision,
     "switch": Executor._switch,
     "loop": Executor._loop,
-    "exitLoop": Executor._exit_loop,
-    "loopNext": Executor._next_loop,
     "callData": Executor._call_data,
     "setParticipantData": Executor._set_participant_data,
     "getParticipantData": Executor._get_participant_data,
@@ -610,9 +589,9 @@ _HANDLERS: dict[str, Callable[[Executor, dict[str, Any], Step, str], None]] = {
     "transferToAcd": Executor._transfer_to_acd,
     "disconnect": Executor._disconnect,
     "endWorkflow": Executor._end_workflow,
-    "changeState": Executor._change_state,
+    "wait": Executor._wait,
+    "setConversationData": Executor._set_conversation_data,
     "callTask": Executor._call_task,
-    "jumpToTask": Executor._jump_to_task,
     "endTask": Executor._end_task,
 }
 KNOWN_ACTION_KINDS = frozenset(_HANDLERS)
