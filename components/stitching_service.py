@@ -1,4 +1,10 @@
-"""The bundled stitching service on Kubernetes: namespace, Secret, Deployment, Service, Ingress, PDB, HPA."""
+"""The bundled stitching service on Kubernetes.
+
+An explicit provider per stack (the stack's kubeconfig context, never the ambient one), the namespace (or an
+existing one), a Secret mounted as files, the Deployment, Service, Ingress (only ``/v1``), PodDisruptionBudget,
+HorizontalPodAutoscaler, a NetworkPolicy (in: the ingress controller, and Prometheus when set; out: DNS, the
+database, Genesys over https) and metrics scraping (annotations, and an optional ServiceMonitor).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,8 @@ from genesys_identity.settings import ServiceDeployment
 
 PORT = 8080
 RUN_AS = 10001  # the image's non-root user
+SECRETS_DIR = "/var/run/secrets/stitching"  # the Secret's keys, one file each (STITCHING_*_FILE)
+DEFAULT_DATABASE_PORT = 5432
 REQUESTS = {"cpu": "100m", "memory": "128Mi"}
 LIMITS = {"cpu": "1", "memory": "512Mi"}
 
@@ -48,16 +56,22 @@ class StitchingService(pulumi.ComponentResource):
     def __init__(self, name: str, args: StitchingServiceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("genesys-identity:stitchingService:StitchingService", name, None, opts)
         spec = args.deployment
-        assert spec.target == "kubernetes" and spec.image and spec.database_url is not None
-        child = pulumi.ResourceOptions(parent=self)
+        assert spec.target == "kubernetes" and spec.image and spec.database_url is not None and spec.kube_context
+        # The stack's own cluster: a named context (and file), so `pulumi up` of prod never lands in the cluster
+        # the shell's current context happens to point at. Every Kubernetes resource below uses this provider.
+        provider_args: dict[str, Any] = {"context": spec.kube_context}
+        if spec.kubeconfig:
+            provider_args["kubeconfig"] = spec.kubeconfig
+        self.provider = k8s.Provider(f"{name}-cluster", **provider_args, opts=pulumi.ResourceOptions(parent=self))
+        child = pulumi.ResourceOptions(parent=self, provider=self.provider)
         labels = {"app.kubernetes.io/name": "stitching", "app.kubernetes.io/part-of": "genesys-identity",
                   "app.kubernetes.io/instance": args.instance}
         selector = {"app.kubernetes.io/name": "stitching", "app.kubernetes.io/instance": args.instance}
 
-        namespace = k8s.core.v1.Namespace(f"{name}-namespace", metadata={"name": spec.namespace, "labels": labels},
-                                          opts=child)
         ns = spec.namespace
-        child = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        if spec.create_namespace:
+            namespace = k8s.core.v1.Namespace(f"{name}-namespace", metadata={"name": ns, "labels": labels}, opts=child)
+            child = pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[namespace])
         def _meta(object_name: str) -> Any:
             return {"name": object_name, "namespace": ns, "labels": labels}
 
@@ -71,18 +85,20 @@ class StitchingService(pulumi.ComponentResource):
         revision = pulumi.Output.unsecret(pulumi.Output.all(token, database_url).apply(
             lambda parts: hashlib.sha256("\0".join(str(p) for p in parts).encode()).hexdigest()[:16]))
 
-        volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {}}]
+        # The secrets reach the process as read-only files (STITCHING_API_TOKEN_FILE, STITCHING_DATABASE_URL_FILE),
+        # never as environment variables that a crash dump or `kubectl describe` could show.
+        volumes: list[dict[str, Any]] = [
+            {"name": "tmp", "emptyDir": {}},
+            {"name": "secrets", "secret": {"secretName": "stitching", "defaultMode": 0o440}},
+        ]
         if spec.uses_sqlite:
             claim = k8s.core.v1.PersistentVolumeClaim(f"{name}-data", metadata=_meta("stitching-data"),
                                                       spec=_spec({"accessModes": ["ReadWriteOnce"],
                                                             "resources": {"requests": {"storage": "1Gi"}}}), opts=child)
             volumes.append({"name": "data", "persistentVolumeClaim": {"claimName": "stitching-data"}})
-            child = pulumi.ResourceOptions(parent=self, depends_on=[namespace, claim])
+            child = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[claim]))
         else:
             volumes.append({"name": "data", "emptyDir": {}})
-
-        def secret_env(variable: str, key: str) -> dict[str, Any]:
-            return {"name": variable, "valueFrom": {"secretKeyRef": {"name": "stitching", "key": key}}}
 
         probe = {"port": PORT}
         container = {
@@ -91,8 +107,8 @@ class StitchingService(pulumi.ComponentResource):
             "args": ["serve", "--host", "0.0.0.0", "--port", str(PORT)],
             "ports": [{"name": "http", "containerPort": PORT}],
             "env": [
-                secret_env("STITCHING_API_TOKEN", "api-token"),
-                secret_env("STITCHING_DATABASE_URL", "database-url"),
+                {"name": "STITCHING_API_TOKEN_FILE", "value": f"{SECRETS_DIR}/api-token"},
+                {"name": "STITCHING_DATABASE_URL_FILE", "value": f"{SECRETS_DIR}/database-url"},
                 {"name": "STITCHING_DEFAULT_REGION", "value": spec.default_phone_region},
                 {"name": "STITCHING_CONTEXT_WINDOW", "value": _duration(args.context_window)},
                 {"name": "STITCHING_SESSION_TIMEOUT", "value": _duration(args.session_timeout)},
@@ -104,7 +120,8 @@ class StitchingService(pulumi.ComponentResource):
             "resources": {"requests": REQUESTS, "limits": LIMITS},
             "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                                 "capabilities": {"drop": ["ALL"]}},
-            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, {"name": "data", "mountPath": "/data"}],
+            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, {"name": "data", "mountPath": "/data"},
+                             {"name": "secrets", "mountPath": SECRETS_DIR, "readOnly": True}],
         }
         strategy = ({"type": "Recreate"} if spec.uses_sqlite else
                     {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}})
@@ -113,7 +130,12 @@ class StitchingService(pulumi.ComponentResource):
             "selector": {"matchLabels": selector},
             "strategy": strategy,
             "template": {
-                "metadata": {"labels": labels, "annotations": {"genesys-identity/secret-revision": revision}},
+                "metadata": {"labels": labels, "annotations": {
+                    "genesys-identity/secret-revision": revision,
+                    # Prometheus' conventional pod annotations: /metrics is served unauthenticated on the pod port
+                    # (the Ingress does not expose it; the NetworkPolicy lets only the monitoring namespace in).
+                    "prometheus.io/scrape": "true", "prometheus.io/port": str(PORT), "prometheus.io/path": "/metrics",
+                }},
                 "spec": {
                     "automountServiceAccountToken": False,
                     "securityContext": {"runAsNonRoot": True, "runAsUser": RUN_AS, "runAsGroup": RUN_AS, "fsGroup": RUN_AS,
@@ -146,7 +168,8 @@ class StitchingService(pulumi.ComponentResource):
             host = urlsplit(args.public_url).hostname
             ingress_spec: dict[str, Any] = {
                 "tls": [{"hosts": [host], "secretName": spec.tls_secret}],
-                "rules": [{"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+                # Only the API the data actions call; health and metrics stay inside the cluster.
+                "rules": [{"host": host, "http": {"paths": [{"path": "/v1", "pathType": "Prefix", "backend": {
                     "service": {"name": "stitching", "port": {"name": "http"}}}}]}}],
             }
             if spec.ingress_class:
@@ -155,6 +178,50 @@ class StitchingService(pulumi.ComponentResource):
                                       spec=_spec(ingress_spec),
                                       opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[service])))
 
+        self._network_policy(name, spec, selector, _meta("stitching"), child)
+        if spec.service_monitor:
+            k8s.apiextensions.CustomResource(f"{name}-service-monitor", api_version="monitoring.coreos.com/v1",
+                                             kind="ServiceMonitor", metadata=_meta("stitching"), spec=_spec({
+                                                 "selector": {"matchLabels": selector},
+                                                 "endpoints": [{"port": "http", "path": "/metrics", "interval": "30s"}],
+                                             }), opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+                                                 depends_on=[service])))
+
         # The URL is only handed on once the Deployment exists, so the data actions follow what was deployed.
         self.url: pulumi.Output[str] = pulumi.Output.all(deployment.id, service.id).apply(lambda _: args.public_url)
         self.register_outputs({"url": self.url})
+
+    @staticmethod
+    def _network_policy(name: str, spec: ServiceDeployment, selector: dict[str, str], metadata: Any,
+                        opts: pulumi.ResourceOptions) -> None:
+        """In: the ingress controller's namespace (and the monitoring one) on the pod port. Out: cluster DNS, the
+        database on its port, and https (Genesys Cloud's API, whose addresses are not fixed)."""
+
+        def namespace(name_: str) -> dict[str, Any]:
+            return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name_}}}
+
+        sources = [namespace(spec.ingress_namespace)]
+        if spec.monitoring_namespace:
+            sources.append(namespace(spec.monitoring_namespace))
+        egress: list[dict[str, Any]] = [
+            {"to": [namespace("kube-system")], "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+            {"ports": [{"protocol": "TCP", "port": 443}]},
+        ]
+        if not spec.uses_sqlite:
+            egress.insert(1, {"to": [{"ipBlock": {"cidr": spec.database_cidr}}],
+                              "ports": [{"protocol": "TCP", "port": database_port(spec)}]})
+        k8s.networking.v1.NetworkPolicy(f"{name}-network-policy", metadata=metadata, spec=_spec({
+            "podSelector": {"matchLabels": selector},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": sources, "ports": [{"protocol": "TCP", "port": PORT}]}],
+            "egress": egress,
+        }), opts=opts)
+
+
+def database_port(spec: ServiceDeployment) -> int:
+    """The database URL's port (not secret), PostgreSQL's default when it names none."""
+    assert spec.database_url is not None
+    try:
+        return urlsplit(spec.database_url.reveal()).port or DEFAULT_DATABASE_PORT
+    except ValueError:
+        return DEFAULT_DATABASE_PORT

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 import re
 from collections.abc import Mapping
@@ -35,6 +36,8 @@ class GenesysBackendSettings:
     client_id: str
     client_secret: str
     api_base: str | None = None  # tests point this at a fake; production derives it from the region
+    # The CRM external source (stack output externalSourceId): CRM ids become ExternalId identifiers of it.
+    external_source_id: str | None = None
 
     def __repr__(self) -> str:
         return f"GenesysBackendSettings(region={self.region!r}, division_id={self.division_id!r}, client_secret=[secret])"
@@ -53,6 +56,10 @@ class ServiceSettings:
     pool_size: int = 10
     busy_timeout_s: int = 2  # longest wait for the store (write lock, pooled connection, row lock) before a 503
     genesys: GenesysBackendSettings | None = None
+    # The enrollment API's credential (the customer's own systems); None: enrollment is disabled.
+    enrollment_token: str | None = field(default=None, repr=False)
+    # Whether the identity provider verifies the email claim, so an authenticated web session's email may link.
+    trust_email_claim: bool = False
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -60,7 +67,7 @@ class ServiceSettings:
         reader = _Reader(env)
         settings = cls(
             credential=ApiCredential(reader.text("STITCHING_API_USER", "genesys"), reader.secret("STITCHING_API_TOKEN")),
-            database_url=reader.text("STITCHING_DATABASE_URL", DEFAULT_DATABASE_URL),
+            database_url=reader.text_or_file("STITCHING_DATABASE_URL", DEFAULT_DATABASE_URL),
             default_region=reader.region("STITCHING_DEFAULT_REGION", "US"),
             context_window_s=reader.duration("STITCHING_CONTEXT_WINDOW", "2h"),
             session_timeout_s=reader.duration("STITCHING_SESSION_TIMEOUT", "30m"),
@@ -70,7 +77,12 @@ class ServiceSettings:
             pool_size=reader.integer("STITCHING_DB_POOL_SIZE", 10, minimum=1),
             busy_timeout_s=reader.duration("STITCHING_DB_BUSY_TIMEOUT", "2s"),
             genesys=_genesys(reader),
+            enrollment_token=reader.optional_secret("STITCHING_ENROLLMENT_TOKEN"),
+            trust_email_claim=reader.flag("STITCHING_TRUST_EMAIL_CLAIM", False),
         )
+        if settings.enrollment_token is not None and hmac.compare_digest(settings.enrollment_token,
+                                                                         settings.credential.secret):
+            raise ConfigError("STITCHING_ENROLLMENT_TOKEN: must differ from STITCHING_API_TOKEN (separate callers)")
         if not settings.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
             raise ConfigError("STITCHING_DATABASE_URL: expected sqlite:///<path> or postgresql://...")
         return settings
@@ -86,6 +98,7 @@ def _genesys(reader: _Reader) -> GenesysBackendSettings | None:
         client_id=reader.secret("GENESYSCLOUD_OAUTHCLIENT_ID"),
         client_secret=reader.secret("GENESYSCLOUD_OAUTHCLIENT_SECRET"),
         api_base=reader.text("STITCHING_GENESYS_API_BASE", "") or None,
+        external_source_id=reader.text("STITCHING_GENESYS_EXTERNAL_SOURCE_ID", "") or None,
     )
 
 
@@ -95,6 +108,12 @@ class _Reader:
 
     def text(self, key: str, default: str) -> str:
         return self.env.get(key, default).strip()
+
+    def text_or_file(self, key: str, default: str) -> str:
+        """An optional value that may carry a password: the variable, or the file named by ``<key>_FILE``."""
+        if self.env.get(f"{key}_FILE", ""):
+            return self.secret(key)
+        return self.text(key, default)
 
     def secret(self, key: str) -> str:
         """A secret from the variable or from the file named by ``<key>_FILE`` (a mounted Kubernetes Secret)."""
@@ -108,6 +127,15 @@ class _Reader:
         if not value:
             raise ConfigError(f"{key} (or {key}_FILE) is required")
         if key == "STITCHING_API_TOKEN" and len(value) < 16:
+            raise ConfigError(f"{key}: must be at least 16 characters")
+        return value
+
+    def optional_secret(self, key: str) -> str | None:
+        """Like ``secret``, but None when neither the variable nor its file is set."""
+        if not self.env.get(key, "").strip() and not self.env.get(f"{key}_FILE", "").strip():
+            return None
+        value = self.secret(key)
+        if len(value) < 16:
             raise ConfigError(f"{key}: must be at least 16 characters")
         return value
 

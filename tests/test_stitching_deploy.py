@@ -56,7 +56,11 @@ def test_deployment_service_and_secret_exist_with_probes_and_limits(project_copy
     assert container["resources"] == {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}
     assert pod["securityContext"]["runAsNonRoot"] is True and container["securityContext"]["readOnlyRootFilesystem"] is True
     env = {e["name"]: e for e in container["env"]}
-    assert env["STITCHING_API_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "stitching", "key": "api-token"}
+    assert "STITCHING_API_TOKEN" not in env and "STITCHING_DATABASE_URL" not in env  # files, never variables
+    assert env["STITCHING_API_TOKEN_FILE"]["value"] == "/var/run/secrets/stitching/api-token"
+    assert env["STITCHING_DATABASE_URL_FILE"]["value"] == "/var/run/secrets/stitching/database-url"
+    assert {"name": "secrets", "mountPath": "/var/run/secrets/stitching", "readOnly": True} in container["volumeMounts"]
+    assert {"name": "secrets", "secret": {"secretName": "stitching", "defaultMode": 0o440}} in pod["volumes"]
     assert env["STITCHING_CONTEXT_WINDOW"]["value"] == "7200s"
     [service] = by_type(plan, "kubernetes:core/v1:Service")
     assert service["inputs"]["spec"]["ports"] == [{"name": "http", "port": 80, "targetPort": "http"}]
@@ -116,3 +120,74 @@ def test_the_external_target_only_takes_the_url(project_copy: Path) -> None:
     assert not [r for r in plan.resources if r["type"].startswith("kubernetes:")]
     url = {r["name"]: r for r in plan.resources}["data-actions-end-web-session"]["inputs"]["configRequest"]
     assert url["requestUrlTemplate"] == "https://stitching.dev.acme-support.example/v1/sessions/end"
+
+
+def test_every_kubernetes_resource_goes_through_the_stacks_own_cluster(project_copy: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = kubernetes_stack(project_copy, monkeypatch, stitchingKubeconfig="/etc/genesys-identity/kubeconfig")
+    [provider] = by_type(plan, "pulumi:providers:kubernetes")
+    assert provider["inputs"]["context"] == "dev-cluster"
+    assert provider["inputs"]["kubeconfig"] == "/etc/genesys-identity/kubeconfig"
+    kubernetes = [r for r in plan.resources if r["type"].startswith("kubernetes:")]
+    assert kubernetes and {r["provider"] for r in kubernetes} == {provider["name"]}
+
+
+def test_without_a_context_the_stack_refuses_the_ambient_cluster(project_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GENESYS_IDENTITY_STITCHING_DATABASE_URL", "postgresql://stitching@db:5432/ids")
+    set_key(project_copy, "stitchingDeployment", "kubernetes")
+    set_key(project_copy, "stitchingImage", IMAGE)
+    with pytest.raises(GenesysIdentityError, match=r"genesys-identity:stitchingKubeContext is missing"):
+        evaluate(project_copy, "dev")
+
+
+def test_the_network_policy_lets_in_the_ingress_controller_only_and_out_dns_the_database_and_https(
+        project_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = kubernetes_stack(project_copy, monkeypatch, database_url="postgresql://stitching@db:6432/ids",
+                            stitchingDatabaseCidr="10.20.0.0/16")
+    [policy] = by_type(plan, "kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    spec = policy["inputs"]["spec"]
+    assert spec["policyTypes"] == ["Ingress", "Egress"]
+    assert spec["ingress"] == [{"from": [{"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": "ingress-nginx"}}}], "ports": [{"protocol": "TCP", "port": 8080}]}]
+    egress = spec["egress"]
+    assert {"to": [{"ipBlock": {"cidr": "10.20.0.0/16"}}], "ports": [{"protocol": "TCP", "port": 6432}]} in egress
+    assert {"ports": [{"protocol": "TCP", "port": 443}]} in egress
+    assert any(rule.get("ports") == [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}] for rule in egress)
+    [ingress] = by_type(plan, "kubernetes:networking.k8s.io/v1:Ingress")
+    assert [p["path"] for p in ingress["inputs"]["spec"]["rules"][0]["http"]["paths"]] == ["/v1"]  # no /metrics outside
+
+
+def test_metrics_are_scraped_by_annotation_and_optionally_by_a_service_monitor(project_copy: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = kubernetes_stack(project_copy, monkeypatch)
+    [deployment] = by_type(plain, "kubernetes:apps/v1:Deployment")
+    annotations = deployment["inputs"]["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/path"] == "/metrics"
+    assert not by_type(plain, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
+    with pytest.raises(GenesysIdentityError, match="stitchingMonitoringNamespace is missing"):
+        kubernetes_stack(project_copy, monkeypatch, stitchingServiceMonitor="true")
+    monitored = kubernetes_stack(project_copy, monkeypatch, stitchingServiceMonitor="true",
+                                 stitchingMonitoringNamespace="monitoring")
+    [monitor] = by_type(monitored, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
+    assert monitor["inputs"]["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "30s"}]
+    [policy] = by_type(monitored, "kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}} in \
+        policy["inputs"]["spec"]["ingress"][0]["from"]
+
+
+def test_an_existing_namespace_is_used_not_created(project_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = kubernetes_stack(project_copy, monkeypatch, stitchingCreateNamespace="false", stitchingNamespace="shared-apps")
+    assert not by_type(plan, "kubernetes:core/v1:Namespace")
+    [deployment] = by_type(plan, "kubernetes:apps/v1:Deployment")
+    assert deployment["inputs"]["metadata"]["namespace"] == "shared-apps"
+
+
+def test_the_service_reads_its_secrets_from_mounted_files(tmp_path: Path) -> None:
+    from stitching.config import ServiceSettings
+
+    (tmp_path / "api-token").write_text("t" * 32 + "\n")
+    (tmp_path / "database-url").write_text("postgresql://stitching:pw@db:5432/ids\n")
+    settings = ServiceSettings.from_environ({"STITCHING_API_TOKEN_FILE": str(tmp_path / "api-token"),
+                                             "STITCHING_DATABASE_URL_FILE": str(tmp_path / "database-url")})
+    assert settings.database_url == "postgresql://stitching:pw@db:5432/ids"
+    assert "pw" not in repr(settings)
