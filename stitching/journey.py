@@ -49,6 +49,20 @@ class GenesysJourneyReader:
         return best
 
 
+# ConversationChannel: ``type`` is the media (Messaging, Message, Call, ...); the messaging platform is
+# ``messageType`` (Sms, WebMessaging, ...). Both map to the service's channel names.
+MESSAGE_TYPES = {"Sms": "sms", "WebMessaging": "web", "WhatsApp": "whatsapp", "Facebook": "facebook",
+                 "Instagram": "instagram", "Line": "line", "Apple": "apple", "Twitter": "twitter", "Open": "open"}
+MEDIA_CHANNELS = {"Call": "voice", "Voice": "voice", "Callback": "voice", "Email": "email"}
+
+
+def _channel(entry: dict[str, Any]) -> str | None:
+    message_type = entry.get("messageType")
+    if message_type and message_type != "Unknown":
+        return MESSAGE_TYPES.get(str(message_type), str(message_type).lower())
+    return MEDIA_CHANNELS.get(str(entry.get("type")))
+
+
 def _hit(session: dict[str, Any]) -> JourneyHit | None:
     user = (session.get("lastConnectedUser") or {}).get("id")
     stamp = session.get("endedDate") or session.get("createdDate")
@@ -59,11 +73,11 @@ def _hit(session: dict[str, Any]) -> JourneyHit | None:
     except ValueError:
         return None
     channels = session.get("conversationChannels") or []
-    channel = channels[0].get("type") if channels and isinstance(channels[0], dict) else None
+    channel = _channel(channels[0]) if channels and isinstance(channels[0], dict) else None
     disposition = session.get("lastUserDisposition") or {}
     return JourneyHit(
         conversation_id=(session.get("conversation") or {}).get("id"),
-        channel=str(channel).lower() if channel else None,
+        channel=channel,
         agent_id=str(user),
         queue_id=(session.get("lastConnectedQueue") or {}).get("id"),
         wrapup_code=disposition.get("code") if isinstance(disposition, dict) else None,

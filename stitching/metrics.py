@@ -30,6 +30,9 @@ class Metrics:
         self.ready = Gauge("stitching_ready", "1 when the database answers and the schema is current", registry=self.registry)
         self.outbox_pending = Gauge("stitching_genesys_outbox_pending", "Genesys mirror operations waiting",
                                     registry=self.registry)
+        self.dead_letters = Counter("stitching_genesys_dead_letters_total",
+                                    "Genesys mirror operations Genesys refused for good (a 4xx retrying cannot fix)",
+                                    ["kind", "status"], registry=self.registry)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

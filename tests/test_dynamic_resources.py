@@ -179,7 +179,7 @@ def test_credentials_come_from_the_provider_variables(monkeypatch: pytest.Monkey
 def test_fake_refuses_a_malformed_document(fake_genesys, api_client_factory) -> None:  # type: ignore[no-untyped-def]
     state: FakeGenesys = fake_genesys[0]
     state.known_ids.add("dep-1")
-    with pytest.raises(GenesysApiError, match="HTTP 400: resolveIdentities is required"):
+    with pytest.raises(GenesysApiError, match=r"HTTP 400: DeploymentIdentityResolutionConfig.resolveIdentities: expected bool"):
         api_client_factory("us-east-1").put(PATH, {"resolveIdentities": "yes"})
 
 

@@ -2,6 +2,12 @@
 
 It keeps the identity-resolution documents the dynamic resources manage, checks the bearer token the
 way the real API does, and can be told to answer 429 (with Retry-After) or 503 a number of times.
+
+Every request body is checked against the official Platform API model of its route (``tests/genesys_models``:
+field names, types, allowed values, required fields) and refused with 400 naming each problem, as Genesys
+refuses a bad body; every answer is built in the shape of the route's response model (and checked too), so
+a test against this fake cannot pass with a body Genesys would refuse or a response it would never send.
+Listings (integration types, SMS numbers, message recipients) are paged as the API pages them.
 """
 
 from __future__ import annotations
@@ -14,16 +20,28 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
+
+from tests.genesys_models import problems
 
 CLIENT_ID = "fake-client-id"
 CLIENT_SECRET = "fake-client-secret-Zq9"
 
+# Documents the dynamic resources manage: path -> (request model, response model).
 _DOCUMENTS = (
-    re.compile(r"^/api/v2/webdeployments/deployments/(?P<id>[^/]+)/identityresolution$"),
-    re.compile(r"^/api/v2/routing/sms/identityresolution/phonenumbers/(?P<id>[^/]+)$"),
-    re.compile(r"^/api/v2/routing/message/recipients/(?P<id>[^/]+)$"),
+    (re.compile(r"^/api/v2/webdeployments/deployments/(?P<id>[^/]+)/identityresolution$"),
+     "DeploymentIdentityResolutionConfig", "DeploymentIdentityResolutionConfig"),
+    (re.compile(r"^/api/v2/routing/sms/identityresolution/phonenumbers/(?P<id>[^/]+)$"),
+     "SmsIdentityResolutionConfig", "SmsIdentityResolutionConfig"),
+    (re.compile(r"^/api/v2/routing/message/recipients/(?P<id>[^/]+)$"), "RecipientRequest", "Recipient"),
 )
+# Request models of the external contacts routes.
+_REQUEST_MODELS = (
+    ("POST", re.compile(r"^/api/v2/externalcontacts/contacts/enrich$"), "ContactEnrichRequest"),
+    ("POST", re.compile(r"^/api/v2/externalcontacts/contacts/merge$"), "MergeContactsRequest"),
+    ("PUT", re.compile(r"^/api/v2/externalcontacts/conversations/[^/]+$"), "ConversationAssociation"),
+)
+PAGE_SIZE = 25  # the API's default page size
 
 
 @dataclass
@@ -43,6 +61,13 @@ class FakeGenesys:
     contacts: dict[str, dict[str, Any]] = field(default_factory=dict)  # external contacts by id
     associations: dict[str, dict[str, Any]] = field(default_factory=dict)  # conversation id -> association
     journey_sessions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # contact id -> sessions
+    conversations: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> Conversation
+    sms_numbers: list[dict[str, Any]] = field(default_factory=list)  # SmsPhoneNumber entities
+    recipients: list[dict[str, Any]] = field(default_factory=list)  # Recipient entities
+    integration_types: list[dict[str, Any]] = field(default_factory=list)  # IntegrationType entities
+    config_schemas: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (type, kind) -> JsonSchemaDocument
+    credential_types: list[dict[str, Any]] = field(default_factory=list)  # CredentialType entities
+    refused: list[str] = field(default_factory=list)  # every body problem answered with 400
     tokens_issued: int = 0
     valid_tokens: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -56,47 +81,153 @@ class FakeGenesys:
 
     def owner_of(self, kind: str, value: str) -> str | None:
         for contact_id, contact in self.contacts.items():
-            if {"type": kind, "value": value} in contact["identifiers"]:
+            if any(i["type"] == kind and i["value"] == value for i in contact["identifiers"]):
                 return contact_id
         return None
 
+    def add_sms_number(self, number_id: str, e164: str, recipient_id: str | None = None) -> None:
+        """A provisioned SMS number (``SmsPhoneNumber``) and its messaging recipient (``Recipient``)."""
+        self.sms_numbers.append({"id": number_id, "name": e164, "phoneNumber": e164, "phoneNumberType": "local",
+                                 "phoneNumberStatus": "active", "countryCode": "US", "version": 1,
+                                 "provisionedThroughPureCloud": True, "selfUri": f"/api/v2/routing/sms/phonenumbers/{number_id}"})
+        rid = recipient_id or number_id
+        self.recipients.append({"id": rid, "name": e164, "messengerType": "sms",
+                                "selfUri": f"/api/v2/routing/message/recipients/{rid}"})
+        self.known_ids.update({number_id, rid})
+
+    def add_conversation(self, conversation_id: str, media: str = "messages", communication_id: str | None = None) -> None:
+        """A conversation (``Conversation``) whose customer participant has one communication of ``media``."""
+        communication = {"id": communication_id or f"comm-{conversation_id}", "state": "connected"}
+        self.conversations[conversation_id] = {
+            "id": conversation_id,
+            "participants": [
+                {"id": f"p-cust-{conversation_id}", "purpose": "customer", media: [communication]},
+                {"id": f"p-agent-{conversation_id}", "purpose": "agent", media: [{"id": f"agent-{conversation_id}"}]},
+            ],
+            "selfUri": f"/api/v2/conversations/{conversation_id}",
+        }
+
+    def _response(self, model: str, body: Any) -> tuple[int, Any]:
+        """The answer, if it has the response model's shape; otherwise a 500 and the problem recorded."""
+        found = problems(model, body, request=False)
+        if found:
+            self.refused.extend(f"response {p}" for p in found)
+            return 500, {"message": "the fake's answer does not match " + model, "status": 500}
+        return 200, body
+
+    def _check(self, model: str, body: Any) -> tuple[int, Any] | None:
+        found = problems(model, body)
+        if not found:
+            return None
+        self.refused.extend(found)
+        return 400, {"message": "; ".join(found), "code": "bad.request", "status": 400}
+
     def _external_contacts(self, method: str, path: str, body: Any) -> tuple[int, Any] | None:
         """Enrich (Upsert keyed on identifiers), merge, conversation association, journey sessions."""
+        for verb, pattern, model in _REQUEST_MODELS:
+            if method == verb and pattern.match(path):
+                refused = self._check(model, body)
+                if refused:
+                    return refused
         if method == "POST" and path == "/api/v2/externalcontacts/contacts/enrich":
-            if not isinstance(body, dict) or body.get("action") != "Upsert" or not body.get("matchingIdentifiers"):
-                return 400, {"message": "action Upsert and matchingIdentifiers are required", "status": 400}
+            if body["action"] != "Upsert":
+                return 400, {"message": "this fake models action Upsert only", "status": 400}
             identifiers = body["matchingIdentifiers"]
-            if len(identifiers) > 25 or any(set(i) != {"type", "value"} for i in identifiers):
-                return 400, {"message": "matchingIdentifiers: 1..25 {type, value}", "status": 400}
+            if not 1 <= len(identifiers) <= 25:
+                return 400, {"message": "matchingIdentifiers: between 1 and 25", "status": 400}
             owners = {self.owner_of(i["type"], i["value"]) for i in identifiers} - {None}
             if len(owners) > 1:
                 return 409, {"message": "identifiers belong to several contacts", "status": 409}
-            contact_id = owners.pop() if owners else (body.get("id") or f"contact-{len(self.contacts) + 1}")
+            # The request's id is a bulk tracker: it never picks the contact.
+            contact_id = owners.pop() if owners else f"contact-{len(self.contacts) + 1}"
             contact = self.contacts.setdefault(contact_id, {"id": contact_id, "identifiers": []})
             for ident in identifiers:
-                if ident not in contact["identifiers"]:
+                if not any(i["type"] == ident["type"] and i["value"] == ident["value"] for i in contact["identifiers"]):
                     contact["identifiers"].append(ident)
-            return 200, {"id": contact_id, "identifiers": contact["identifiers"]}
+            return 200, {"id": contact_id, "selfUri": f"/api/v2/externalcontacts/contacts/{contact_id}"}
         if method == "POST" and path == "/api/v2/externalcontacts/contacts/merge":
-            ids = (body or {}).get("contactIds") or []
-            if len(ids) < 2 or any(i not in self.contacts for i in ids):
-                return 400, {"message": "contactIds must name existing contacts", "status": 400}
+            ids = body["contactIds"]
+            if not 2 <= len(ids) <= 25 or any(i not in self.contacts for i in ids):
+                return 400, {"message": "contactIds must name 2 to 25 existing contacts", "status": 400}
             merged_id = f"contact-{len(self.contacts) + 1}"
-            merged = {"id": merged_id, "identifiers": [], "mergedFrom": ids}
+            merged: dict[str, Any] = {"id": merged_id, "identifiers": [], "mergedFrom": ids}
             for contact_id in ids:
                 merged["identifiers"] += self.contacts.pop(contact_id)["identifiers"]
             self.contacts[merged_id] = merged
-            return 200, merged
+            return 200, {"id": merged_id, "selfUri": f"/api/v2/externalcontacts/contacts/{merged_id}"}
         match = re.match(r"^/api/v2/externalcontacts/conversations/(?P<id>[^/]+)$", path)
         if method == "PUT" and match:
-            if (body or {}).get("externalContactId") not in self.contacts:
-                return 400, {"message": "externalContactId does not exist", "status": 400}
+            if body["conversationId"] != match["id"] or match["id"] not in self.conversations:
+                return 404, {"message": f"conversation {match['id']} not found", "status": 404}
             self.associations[match["id"]] = body
-            return 200, body
+            return 202, None
         match = re.match(r"^/api/v2/externalcontacts/contacts/(?P<id>[^/]+)/journey/sessions$", path)
         if method == "GET" and match:
             return 200, {"entities": self.journey_sessions.get(match["id"], [])}
+        match = re.match(r"^/api/v2/conversations/(?P<id>[^/]+)$", path)
+        if method == "GET" and match:
+            conversation = self.conversations.get(match["id"])
+            if conversation is None:
+                return 404, {"message": f"conversation {match['id']} not found", "code": "not.found", "status": 404}
+            return 200, conversation
         return None
+
+    def _listings(self, method: str, path: str, query: dict[str, list[str]]) -> tuple[int, Any] | None:
+        """The GET listings: integration types, config schemas, credential types, SMS numbers, recipients."""
+        if method != "GET":
+            return None
+        if path == "/api/v2/integrations/types":
+            return 200, _page(self.integration_types, query)
+        match = re.match(r"^/api/v2/integrations/types/(?P<id>[^/]+)/configschemas/(?P<kind>[^/]+)$", path)
+        if match:
+            if match["kind"] not in ("properties", "advanced"):
+                return 400, {"message": f"config type {match['kind']} is not properties or advanced", "status": 400}
+            schema = self.config_schemas.get((match["id"], match["kind"]))
+            if schema is None:
+                return 404, {"message": f"integration type {match['id']} not found", "code": "not.found", "status": 404}
+            return 200, schema
+        if path == "/api/v2/integrations/credentials/types":
+            for item in self.credential_types:  # the SDK answers list[CredentialType]: a bare array
+                found = problems("CredentialType", item, request=False)
+                if found:
+                    self.refused.extend(f"response {p}" for p in found)
+                    return 500, {"message": "the fake's answer does not match CredentialType", "status": 500}
+            return 200, self.credential_types
+        if path == "/api/v2/routing/sms/phonenumbers":
+            numbers = self.sms_numbers
+            if query.get("phoneNumber"):
+                wanted = query["phoneNumber"][0]
+                numbers = [n for n in numbers if wanted in n["phoneNumber"]]
+            return 200, _page(numbers, query)
+        if path == "/api/v2/routing/message/recipients":
+            recipients = self.recipients
+            if query.get("messengerType"):
+                recipients = [r for r in recipients if r.get("messengerType") == query["messengerType"][0]]
+            return 200, _page(recipients, query)
+        return None
+
+
+_RESPONSE_MODELS = (
+    ("POST", re.compile(r"^/api/v2/externalcontacts/contacts/(enrich|merge)$"), "ExternalContact"),
+    ("GET", re.compile(r"^/api/v2/externalcontacts/contacts/[^/]+/journey/sessions$"), "SessionListing"),
+    ("GET", re.compile(r"^/api/v2/conversations/[^/]+$"), "Conversation"),
+    ("GET", re.compile(r"^/api/v2/integrations/types$"), "IntegrationTypeEntityListing"),
+    ("GET", re.compile(r"^/api/v2/integrations/types/[^/]+/configschemas/[^/]+$"), "JsonSchemaDocument"),
+    ("GET", re.compile(r"^/api/v2/routing/sms/phonenumbers$"), "SmsPhoneNumberEntityListing"),
+    ("GET", re.compile(r"^/api/v2/routing/message/recipients$"), "RecipientListing"),
+)
+
+
+def _response_model(method: str, path: str) -> str | None:
+    return next((model for verb, pattern, model in _RESPONSE_MODELS if verb == method and pattern.match(path)), None)
+
+
+def _page(entities: list[dict[str, Any]], query: dict[str, list[str]]) -> dict[str, Any]:
+    size = int((query.get("pageSize") or [PAGE_SIZE])[0])
+    number = int((query.get("pageNumber") or ["1"])[0])
+    count = max(1, -(-len(entities) // size))
+    return {"entities": entities[(number - 1) * size: number * size], "pageSize": size, "pageNumber": number,
+            "total": len(entities), "pageCount": count}
 
 
 def serve(state: FakeGenesys) -> tuple[ThreadingHTTPServer, str]:
@@ -153,39 +284,51 @@ def serve(state: FakeGenesys) -> tuple[ThreadingHTTPServer, str]:
                 status, headers = fault
                 self._send(status, {"message": "fault injected", "status": status}, headers)
                 return
+            parts = urlsplit(self.path)
+            path, query = parts.path, parse_qs(parts.query)
             with state.lock:
-                answer = state._external_contacts(method, self.path, body)
+                answer = state._external_contacts(method, path, body) or state._listings(method, path, query)
             if answer is not None:
+                model = _response_model(method, path)
+                if model and answer[0] == 200:
+                    answer = state._response(model, answer[1])
                 self._send(*answer)
                 return
-            for pattern in _DOCUMENTS:
-                match = pattern.match(self.path)
+            for pattern, request_model, response_model in _DOCUMENTS:
+                match = pattern.match(path)
                 if not match:
                     continue
                 if match["id"] not in state.known_ids:
                     self._send(404, {"message": f"{match['id']} not found", "code": "not.found", "status": 404,
                                      "contextId": "ctx-404"})
                     return
-                if method == "PUT" and "/recipients/" in self.path:
-                    if not isinstance(body, dict) or not (body.get("flow") or {}).get("id"):
-                        self._send(400, {"message": "flow.id is required", "status": 400})
-                        return
-                    with state.lock:
-                        state.documents[self.path] = {"id": match["id"], "flow": body["flow"], "messengerType": "sms"}
-                    self._send(200, state.documents[self.path])
-                    return
                 if method == "PUT":
-                    if not isinstance(body, dict) or not isinstance(body.get("resolveIdentities"), bool):
-                        self._send(400, {"message": "resolveIdentities is required", "status": 400})
-                        return
                     with state.lock:
-                        state.documents[self.path] = body
-                    self._send(200, body)
+                        refused = state._check(request_model, body)
+                    if refused:
+                        self._send(*refused)
+                        return
+                    if response_model == "Recipient":
+                        if not (body.get("flow") or {}).get("id"):
+                            self._send(400, {"message": "flow.id is required", "status": 400})
+                            return
+                        recipient = next((r for r in state.recipients if r["id"] == match["id"]),
+                                         {"id": match["id"], "messengerType": "sms"})
+                        document = {**recipient, "flow": {"id": body["flow"]["id"]}}
+                    else:
+                        document = body
+                    with state.lock:
+                        state.documents[path] = document
+                    self._send(200, document)
                     return
                 if method == "GET":
-                    self._send(200, state.documents.get(self.path, {"resolveIdentities": False}))
+                    default: dict[str, Any] = {"resolveIdentities": False}
+                    if response_model == "Recipient":
+                        default = next((r for r in state.recipients if r["id"] == match["id"]), {"id": match["id"]})
+                    answer = state._response(response_model, state.documents.get(path, default))
+                    self._send(*answer)
                     return
-            self._send(404, {"message": f"no route {method} {self.path}", "status": 404})
+            self._send(404, {"message": f"no route {method} {path}", "status": 404})
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
