@@ -161,7 +161,7 @@ def test_an_unknown_action_kind_is_refused_not_skipped() -> None:
 
 
 def test_an_undeclared_variable_stops_the_run() -> None:
-    with pytest.raises(FlowRunError, match="Flow.nope"):
+    with pytest.raises(FlowRunError, match=r"Flow\.nope"):
         run(flow([greeting_from("Flow.nope"), transfer()]))
 
 
@@ -187,7 +187,7 @@ def test_a_workflow_runs_from_its_input_variables_only() -> None:
     trace = run(document, message.parse({"workflow": {"Flow.userId": AGENT}}))
     assert trace.outcome is not None and trace.outcome.kind == "end" and "known" in trace.outcome.reason
     assert "Nothing" in run(document, message.parse({"workflow": {}})).outcome.reason  # type: ignore[union-attr]
-    with pytest.raises(FlowRunError, match="Flow.agent is not an input variable"):
+    with pytest.raises(FlowRunError, match=r"Flow\.agent is not an input variable"):
         run(document, message.parse({"workflow": {"Flow.agent": AGENT}}))
     with pytest.raises(FlowRunError, match="started with its input variables"):
         run(document, sms())
