@@ -18,4 +18,5 @@ class ParticipantAttributes(pulumi.ComponentResource):
             for a in catalog.attributes
         ]
         super().__init__("genesys-identity:catalog:ParticipantAttributes", name, {"attributes": attributes}, opts)
-        self.register_outputs({})
+        # The engine hands a policy pack a component's registered outputs, not its constructor properties.
+        self.register_outputs({"attributes": attributes})

@@ -45,12 +45,14 @@ class Flows(pulumi.ComponentResource):
     def __init__(self, name: str, files: Sequence[FlowFile], force_unlock: bool,
                  depends_on: Sequence[pulumi.Resource] = (), opts: pulumi.ResourceOptions | None = None,
                  action_ids: Mapping[tuple[str, str], pulumi.Input[str]] | None = None):
-        # What the flows call, as the component's properties: the policy pack checks it against the
-        # data actions the stack declares (policies see resources, not the flow files).
-        super().__init__("genesys-identity:flows:Flows", name, {"flows": [
+        # What the flows call: the policy pack checks it against the data actions the stack declares. The engine
+        # hands a policy pack a component's registered outputs (register_outputs replaces its properties), so the
+        # same list is registered as an output below.
+        calls_by_flow = [
             {"role": f.role, "name": f.name, "dataActionCalls": [{"category": c, "action": a} for c, a in f.data_action_calls]}
             for f in files
-        ]}, opts)
+        ]
+        super().__init__("genesys-identity:flows:Flows", name, {"flows": calls_by_flow}, opts)
         self.ids: dict[str, pulumi.Output[str]] = {}
         for file in files:
             calls = sorted(set(file.data_action_calls))
@@ -66,4 +68,4 @@ class Flows(pulumi.ComponentResource):
                 "force_unlock": force_unlock,
             }, pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)))
             self.ids[file.role] = flow.id
-        self.register_outputs({"ids": self.ids})
+        self.register_outputs({"ids": self.ids, "flows": calls_by_flow})

@@ -21,6 +21,21 @@ def _plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _policy(args: argparse.Namespace) -> int:
+    """The policy pack on the offline plan, through pulumi-policy's analyzer as a preview would run it."""
+    from genesys_identity import plan as offline
+    from genesys_identity import policies
+
+    result = offline.evaluate(Path(args.root).resolve(), args.stack)
+    violations = policies.analyze(policies.analyzer_resources(result.document))
+    for violation in violations:
+        level = "mandatory" if violation.mandatory else "advisory"
+        print(f"{violation.policy} ({level}): {violation.message}")
+    print(f"{len(policies.RULES)} policies on {len(result.resources)} resources of stack {args.stack!r}: "
+          f"{len(violations)} violations", file=sys.stderr)
+    return 1 if any(v.mandatory for v in violations) else 0
+
+
 def _action_check(args: argparse.Namespace) -> int:
     from genesys_identity import catalog
     from genesys_identity.actions import checks, definitions
@@ -137,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     head.add_argument("--head-rev", help="a git revision")
     compare.add_argument("--out", default="build/review", help="where report.md and the flow pictures go")
     compare.set_defaults(run=_diff)
+    policy = commands.add_parser("policy", help="run the policy pack on a stack's offline plan (exit 1 on a violation)")
+    policy.add_argument("--stack", default="dev")
+    policy.add_argument("--root", default=".")
+    policy.set_defaults(run=_policy)
     action = commands.add_parser("action", help="check data action definitions, or run one against a service")
     action_commands = action.add_subparsers(dest="action_command", required=True)
     check = action_commands.add_parser("check", help="static checks of every data action (exit 1 on a problem)")

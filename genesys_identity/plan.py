@@ -75,6 +75,12 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi_mocks.Mocks):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        # A component's registered outputs: what the engine hands a policy pack for it (they replace its inputs).
+        self.component_outputs: dict[str, dict[str, Any]] = {}
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        self.component_outputs[request.urn] = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
+        return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
@@ -167,6 +173,7 @@ def evaluate(root: Path, stack: str) -> Plan:
             "dependsOn": sorted(names.get(d, d) for d in r.dependencies),
             "inputs": mask(r.inputs),
             **({"replaceOnChanges": list(r.replace_on_changes)} if r.replace_on_changes else {}),
+            **({} if r.custom else {"outputs": mask(monitor.component_outputs.get(r.urn, {}))}),
             **({"deleteBeforeReplace": True} if r.delete_before_replace else {}),
         }
         for r in sorted(monitor.registrations, key=lambda r: r.urn)

@@ -1,9 +1,14 @@
-"""The rules of the policy pack (``policy/``), as plain functions over resources: tested without the engine.
+"""The rules of the policy pack (``policy/``), as plain functions over resources, and the pack itself.
 
 Each rule takes the stack's resources as ``Resource`` records (type token, logical name, URN, properties,
-aliases) and returns its violations as sentences naming the resource. ``policy/__main__.py`` wraps them as
-pulumi-policy stack validations; the tests run them on resources built to break them and on the dev stack's
-offline plan.
+aliases) and returns its violations as sentences naming the resource. The properties are what the Pulumi engine
+hands a policy pack: a custom resource's outputs (under a preview, its inputs), and a component's *registered
+outputs*, which replace whatever the component was constructed with. So the catalog and flows components
+register what the rules read as outputs.
+
+``policy/__main__.py`` serves ``pack_policies()`` as pulumi-policy stack validations. ``analyze`` runs the same
+pack through pulumi-policy's own gRPC analyzer servicer, started in-process, on engine-shaped resources (the
+``AnalyzeStack`` call a real preview makes), which is what ``python -m genesys_identity policy`` and the tests do.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any
 
 FORBIDDEN_PII = frozenset({"secret", "payment"})
 PRODUCTION_STACKS = ("prod", "production", "prd", "live")
-CANONICAL_FLOW_NAMES = frozenset({"flows-web-messaging", "flows-sms"})
+CANONICAL_FLOW_NAMES = frozenset({"flows-web-messaging", "flows-sms", "flows-outcome-workflow"})
 
 CONFIGURATION = "genesyscloud:index/webdeploymentsConfiguration:WebdeploymentsConfiguration"
 IDENTITY_RESOLUTION = "pulumi-python:dynamic/genesys:WebDeploymentIdentityResolution"
@@ -127,6 +132,79 @@ def evaluate(resources: Sequence[Resource]) -> dict[str, list[str]]:
     return {rule.name: rule.check(resources) for rule in RULES}
 
 
+def engine_properties(resource: Mapping[str, Any]) -> dict[str, Any]:
+    """What the engine passes for one plan resource: a custom resource's inputs (its outputs under a preview), a
+    component's registered outputs (never its constructor properties)."""
+    props: dict[str, Any] = (resource.get("inputs") if resource.get("custom") else resource.get("outputs")) or {}
+    return props
+
+
 def from_plan(document: Mapping[str, Any]) -> list[Resource]:
-    """The resources of an offline plan (``plan.json``) as policy records."""
-    return [Resource(r["type"], r["name"], r["urn"], r.get("inputs") or {}) for r in document["resources"]]
+    """The resources of an offline plan (``plan.json``) as the engine hands them to the pack."""
+    return [Resource(r["type"], r["name"], r["urn"], engine_properties(r)) for r in document["resources"]]
+
+
+PACK_NAME = "genesys-identity"
+
+
+def pack_policies() -> list[Any]:
+    """Every rule as a mandatory pulumi-policy ``StackValidationPolicy``."""
+    from pulumi_policy import EnforcementLevel, StackValidationPolicy
+
+    return [StackValidationPolicy(name=rule.name, description=rule.description, validate=stack_validation(rule),
+                                  enforcement_level=EnforcementLevel.MANDATORY) for rule in RULES]
+
+
+def analyzer_resources(document: Mapping[str, Any]) -> list[Any]:
+    """The plan's resources as the engine's ``AnalyzerResource`` messages (type, URN, name, properties, parent,
+    dependencies, provider)."""
+    from google.protobuf import struct_pb2  # type: ignore[import-untyped]
+    from pulumi.runtime.proto import analyzer_pb2
+
+    urns = {r["name"]: r["urn"] for r in document["resources"]}
+    messages = []
+    for r in document["resources"]:
+        properties = struct_pb2.Struct()
+        properties.update(engine_properties(r))
+        provider = None
+        if r.get("provider") in urns:
+            provider = analyzer_pb2.AnalyzerProviderResource(urn=urns[r["provider"]], name=r["provider"],
+                                                             type=urns[r["provider"]].split("::")[-2])
+        messages.append(analyzer_pb2.AnalyzerResource(
+            type=r["type"], urn=r["urn"], name=r["name"], properties=properties,
+            options=analyzer_pb2.AnalyzerResourceOptions(parent=urns.get(r.get("parent", ""), "")),
+            provider=provider, parent=urns.get(r.get("parent", ""), ""),
+            dependencies=[urns[d] for d in r.get("dependsOn", []) if d in urns]))
+    return messages
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    message: str
+    mandatory: bool
+
+
+def analyze(resources: Sequence[Any], policies: Sequence[Any] | None = None) -> list[Violation]:
+    """Run the pack as the engine does: pulumi-policy's analyzer servicer on a loopback gRPC server, one
+    ``AnalyzeStack`` call with ``resources`` (``AnalyzerResource`` messages)."""
+    from concurrent import futures
+
+    import grpc  # type: ignore[import-untyped]
+    from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+    from pulumi_policy import EnforcementLevel
+    from pulumi_policy.policy import _PolicyAnalyzerServicer
+
+    servicer = _PolicyAnalyzerServicer(PACK_NAME, "0.0.1", list(policies or pack_policies()), EnforcementLevel.MANDATORY)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    analyzer_pb2_grpc.add_AnalyzerServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            response = analyzer_pb2_grpc.AnalyzerStub(channel).AnalyzeStack(
+                analyzer_pb2.AnalyzeStackRequest(resources=list(resources)), timeout=60)
+    finally:
+        server.stop(None)
+    return [Violation(d.policyName, d.message.split("\n", 1)[-1], d.enforcementLevel == analyzer_pb2.MANDATORY)
+            for d in response.diagnostics]

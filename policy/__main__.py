@@ -5,15 +5,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pulumi_policy import EnforcementLevel, PolicyPack, StackValidationPolicy
+from pulumi_policy import EnforcementLevel, PolicyPack
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from genesys_identity.policies import RULES, stack_validation
+from genesys_identity.policies import PACK_NAME, pack_policies
 
-PolicyPack(
-    name="genesys-identity",
-    enforcement_level=EnforcementLevel.MANDATORY,
-    policies=[StackValidationPolicy(name=rule.name, description=rule.description, validate=stack_validation(rule))
-              for rule in RULES],
-)
+PolicyPack(name=PACK_NAME, enforcement_level=EnforcementLevel.MANDATORY, policies=pack_policies())

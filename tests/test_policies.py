@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +33,56 @@ def resource(token: str, logical: str, stack: str = "dev", aliases: tuple[str, .
 
 def test_every_rule_passes_on_the_dev_stack(dev_plan: Plan) -> None:
     assert policies.evaluate(policies.from_plan(dev_plan.document)) == {rule.name: [] for rule in policies.RULES}
+    assert policies.analyze(policies.analyzer_resources(dev_plan.document)) == []
+
+
+def component(document: dict[str, Any], token: str) -> dict[str, Any]:
+    [found] = [r for r in document["resources"] if r["type"] == token]
+    return found
+
+
+def test_components_register_what_the_rules_read_as_outputs(dev_plan: Plan) -> None:
+    # The engine hands the pack a component's registered outputs; its constructor properties never reach it.
+    catalog = component(dev_plan.document, policies.CATALOG)
+    assert catalog["custom"] is False and catalog["outputs"]["attributes"] == catalog["inputs"]["attributes"]
+    flows = component(dev_plan.document, policies.FLOWS_COMPONENT)
+    calls = [call for flow in flows["outputs"]["flows"] for call in flow["dataActionCalls"]]
+    assert {call["action"] for call in calls} >= {"Stitch Identity", "Get Last Interaction Context"}
+
+
+def broken_plan(dev_plan: Plan, where: str) -> dict[str, Any]:
+    document = copy.deepcopy(dev_plan.document)
+    catalog = component(document, policies.CATALOG)
+    catalog[where]["attributes"].append({"name": "cardNumber", "pii": "payment"})
+    flows = component(document, policies.FLOWS_COMPONENT)
+    flows[where]["flows"][0]["dataActionCalls"].append({"category": "acme-dev Identity Stitching", "action": "Get Last Agent"})
+    return document
+
+
+def test_the_pack_through_its_analyzer_sees_what_the_engine_passes(dev_plan: Plan) -> None:
+    violations = policies.analyze(policies.analyzer_resources(broken_plan(dev_plan, "outputs")))
+    assert {(v.policy, v.mandatory) for v in violations} == {("no-forbidden-pii-attributes", True),
+                                                              ("flows-call-declared-data-actions", True)}
+    assert any("'cardNumber' is of PII class 'payment'" in v.message for v in violations)
+    assert any("calls data action 'Get Last Agent'" in v.message for v in violations)
+    # What a component was constructed with is not what the engine passes: a change there alone goes unseen.
+    assert policies.analyze(policies.analyzer_resources(broken_plan(dev_plan, "inputs"))) == []
+
+
+def test_the_policy_command_runs_the_pack_on_the_offline_plan(tmp_path: Path) -> None:
+    clean = subprocess.run([sys.executable, "-m", "genesys_identity", "policy", "--stack", "dev"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=300, check=False)
+    assert clean.returncode == 0, clean.stderr
+    assert clean.stderr.strip().endswith("resources of stack 'dev': 0 violations")
+    copy_root = tmp_path / "project"
+    shutil.copytree(ROOT, copy_root, ignore=shutil.ignore_patterns(".git", ".venv", "build", "__pycache__", ".*cache"))
+    stack = (copy_root / "Pulumi.dev.yaml").read_text().replace("forceUnlockFlows: false", "forceUnlockFlows: true")
+    (copy_root / "Pulumi.prod.yaml").write_text(stack)
+    broken = subprocess.run([sys.executable, "-m", "genesys_identity", "policy", "--stack", "prod", "--root",
+                             str(copy_root)], cwd=copy_root, capture_output=True, text=True, timeout=300, check=False)
+    assert broken.returncode == 1, broken.stderr
+    assert "no-force-unlock-in-production (mandatory): flow 'flows-sms' has force_unlock on in production stack 'prod'" \
+        in broken.stdout
 
 
 def test_automerge_without_authentication_fails() -> None:
