@@ -123,7 +123,7 @@ class StackSettings:
     last_agent_window: timedelta
     web_session_timeout: timedelta
     catalog_overlay: Path | None = None  # absolute, inside the project
-    sms_number_ids: tuple[str, ...] = ()  # provisioned SMS numbers routed to the SMS flow
+    sms_numbers: tuple[str, ...] = ()  # provisioned SMS numbers (E.164) routed to the SMS flow; ids resolved at deploy
     force_unlock_flows: bool = False
     service: ServiceDeployment = ServiceDeployment("external")
     # Archy's `division:` takes the division's name, not its id (provider example inboundmessage_flow.tf).
@@ -184,7 +184,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("lastAgentWindow", "a duration between 1m and 7d such as 2h", required=False, default="2h"),
     KeySpec("webSessionTimeout", "a positive duration such as 30m", required=False, default="30m"),
     KeySpec("catalogOverlay", "a project-relative path to a .yaml overlay of the attribute catalog", required=False),
-    KeySpec("smsNumberIds", "a list of SMS number ids, each a UUID (GET /api/v2/routing/sms/phonenumbers)",
+    KeySpec("smsNumbers", "a list of the org's SMS numbers in E.164 form such as +13175550100",
             required=False, default=[]),
     KeySpec("forceUnlockFlows", "true or false", required=False, default=False),
     KeySpec("trustEmailClaim", "true or false", required=False, default=False),
@@ -348,6 +348,28 @@ def parse_ids(value: Any) -> tuple[str, ...]:
     return tuple(ids)
 
 
+def parse_sms_numbers(value: Any) -> tuple[str, ...]:
+    """SMS numbers as users know them, E.164; the program resolves their ids in the org at deploy time."""
+    numbers: list[str] = []
+    for item in parse_list(value):
+        text = str(item).strip()
+        if _UUID.match(text):
+            raise ValueError(f"{item!r} is an id; name the SMS number itself in E.164 form, such as +13175550100 "
+                             "(its ids are read from the org when the stack is deployed)")
+        if not re.fullmatch(r"\+[1-9]\d{6,14}", text):
+            raise ValueError(f"{item!r} is not an E.164 number: write + and the country code, such as +13175550100")
+        try:
+            parsed = phonenumbers.parse(text)
+        except phonenumbers.NumberParseException:
+            parsed = None
+        if parsed is None or not phonenumbers.is_possible_number(parsed):
+            raise ValueError(f"{item!r} is not a possible phone number")
+        if text in numbers:
+            raise ValueError(f"{item!r} is listed twice")
+        numbers.append(text)
+    return tuple(numbers)
+
+
 def parse_region(value: Any) -> str:
     region = str(value).strip().lower()
     known = load_schema().region_domains
@@ -455,7 +477,7 @@ def parse_settings(
         last_agent_window=reader.read("lastAgentWindow", _bounded(timedelta(minutes=1), MAX_LAST_AGENT_WINDOW)),
         web_session_timeout=reader.read("webSessionTimeout", parse_duration),
         catalog_overlay=reader.read("catalogOverlay", _overlay_path(source.root)) if overlay else None,
-        sms_number_ids=reader.read("smsNumberIds", parse_ids),
+        sms_numbers=reader.read("smsNumbers", parse_sms_numbers),
         force_unlock_flows=reader.read("forceUnlockFlows", parse_bool),
         service=service,
         division_name=_division_name(reader),

@@ -31,7 +31,7 @@ def dev_plan() -> Plan:
 
 
 def problems_of(settings: StackSettings, flows: list[RenderedFlow]) -> list[str]:
-    return [p for flow in flows for p in check_flow(
+    return [p for flow in flows if flow.spec.flow_type == "inboundShortMessage" for p in check_flow(
         flow.spec.output, flow.text, actions=load_all(), category=settings.name("Identity Stitching"),
         catalog=load_catalog(), queues=(settings.queues.web, settings.queues.sms))]
 
@@ -53,7 +53,8 @@ def test_rendered_dev_flows_match_the_golden_files(dev_settings: StackSettings, 
 
 def test_dev_flows_pass_the_checker(dev_settings: StackSettings) -> None:
     flows = render(dev_settings, load_catalog(), load_all())
-    assert [f.name for f in flows] == ["acme-dev Web Messaging Inbound", "acme-dev SMS Inbound"]
+    assert [f.name for f in flows] == ["acme-dev Web Messaging Inbound", "acme-dev SMS Inbound",
+                                       "acme-dev Interaction Outcome Workflow"]
     assert problems_of(dev_settings, flows) == []
 
 
@@ -76,8 +77,8 @@ def test_dropping_a_timeout_path_is_refused(dev_settings: StackSettings, tmp_pat
 
 
 def test_a_failure_path_that_reaches_no_queue_is_refused(dev_settings: StackSettings, tmp_path: Path) -> None:
-    flows = render_changed(dev_settings, tmp_path, "sms.yaml.j2",
-                           '{{ transfer("Transfer to the SMS queue", false) | trim | indent(10, true) }}\n', "")
+    flows = render_changed(dev_settings, tmp_path, "sms.yaml.j2", "          - transferToAcd:\n              name: Transfer to the SMS queue",
+                           "          - disconnect:\n              name: Transfer to the SMS queue")
     problems = problems_of(dev_settings, flows)
     assert "sms.yaml: state 'Route': action 'Ask for the last interaction': its timeout path never reaches a queue: " \
            "the customer would be dropped" in problems
@@ -93,11 +94,12 @@ def test_reading_an_attribute_not_in_the_catalog_is_refused(dev_settings: StackS
 
 
 def test_unknown_queue_and_mistyped_variable_are_refused(dev_settings: StackSettings, tmp_path: Path) -> None:
-    flows = render_changed(dev_settings, tmp_path, "sms.yaml.j2", "queue=stack.sms_queue", "queue=\"Sales\"")
+    flows = render_changed(dev_settings, tmp_path, "sms.yaml.j2",
+                           "              targetQueue:\n                lit:\n                  name: {{ stack.sms_queue | yq }}",
+                           '              targetQueue:\n                lit:\n                  name: "Sales"')
     assert any("transfers to queue 'Sales', which this stack does not declare" in p for p in problems_of(dev_settings, flows))
-    flows = render_changed(dev_settings, tmp_path / "b", "sms.yaml.j2", "    - integerVariable:", "    - stringVariable:")
-    assert any("variable 'Flow.lastInteractionMinutesAgo' is string, but this use needs integer" in p
-               for p in problems_of(dev_settings, flows))
+    flows = render_changed(dev_settings, tmp_path / "b", "sms.yaml.j2", "    - userVariable:", "    - stringVariable:")
+    assert any("variable 'Flow.lastAgent' is string, but this use needs user" in p for p in problems_of(dev_settings, flows))
 
 
 def test_the_web_deployment_runs_the_web_flow_and_sms_numbers_route_to_the_sms_flow(dev_plan: Plan) -> None:
@@ -122,10 +124,11 @@ def test_unchanged_templates_give_an_unchanged_update_trigger(dev_plan: Plan, de
     triggers = {r["name"]: r["inputs"]["updateTriggerHash"] for r in dev_plan.resources if r["type"].endswith("flow:Flow")}
     assert triggers == {r["name"]: r["inputs"]["updateTriggerHash"] for r in again.resources
                         if r["type"].endswith("flow:Flow")}
-    changed = render_changed(dev_settings, tmp_path, "sms.yaml.j2", "a little while ago", "earlier today")
+    changed = render_changed(dev_settings, tmp_path, "sms.yaml.j2", "We will reply here soon.", "We reply soon.")
     # The trigger hashes the rendered text and the ids of the actions the flow calls (mock ids in the plan).
     def trigger(flow: RenderedFlow) -> str:
         calls = set(data_action_calls(flow.text))
         return update_trigger(flow.digest, {(c, a): f"(id of data-actions-{a.lower().replace(' ', '-')})" for c, a in calls})
     digests = {f.spec.output: trigger(f) for f in changed}
     assert digests["sms.yaml"] != triggers["flows-sms"] and digests["web-messaging.yaml"] == triggers["flows-web-messaging"]
+    assert digests["outcome-workflow.yaml"] == triggers["flows-outcome-workflow"]

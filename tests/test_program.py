@@ -49,6 +49,9 @@ def test_resources_use_the_bridged_type_tokens(dev_plan: Plan) -> None:
         "flows": "genesys-identity:flows:Flows",
         "flows-web-messaging": "genesyscloud:index/flow:Flow",
         "flows-sms": "genesyscloud:index/flow:Flow",
+        "flows-outcome-workflow": "genesyscloud:index/flow:Flow",
+        "outcomes": "genesys-identity:outcomes:OutcomeTrigger",
+        "outcomes-trigger": "genesyscloud:index/processautomationTrigger:ProcessautomationTrigger",
         "sms-routing": "genesys-identity:smsRouting:SmsRouting",
         "sms-routing-3f1c9a52-7d0e-4b8e-9c55-2a1d7e6b0c41": "pulumi-python:dynamic/genesys:MessageRouting",
         "sms-routing-3f1c9a52-7d0e-4b8e-9c55-2a1d7e6b0c41-identity-resolution":
@@ -61,7 +64,7 @@ def test_every_genesys_resource_goes_through_the_stack_provider(dev_plan: Plan) 
     assert resources["genesyscloud"]["inputs"] == {"awsRegion": "us-east-1"}
     genesys = [r for r in dev_plan.resources if r["type"].startswith("genesyscloud:")]
     assert genesys and all(r["provider"] == "genesyscloud" for r in genesys)
-    assert {r["parent"] for r in genesys} == {"messenger", "data-actions", "queues", "flows"}
+    assert {r["parent"] for r in genesys} == {"messenger", "data-actions", "queues", "flows", "outcomes"}
 
 
 def test_configuration_enables_oidc_authentication_with_bridged_names(dev_plan: Plan) -> None:
@@ -115,6 +118,7 @@ def test_outputs_are_deployment_snippet_and_configuration_version(dev_plan: Plan
         "deploymentId": "(id of messenger-deployment)",
         "externalSourceId": "(id of messenger-crm-source)",
         "smsFlowId": "(id of flows-sms)",
+        "outcomeWorkflowId": "(id of flows-outcome-workflow)",
         "stitchingCallerToken": MASK,
         "stitchingServiceUrl": "https://stitching.dev.acme-support.example",
         "webMessagingFlowId": "(id of flows-web-messaging)",

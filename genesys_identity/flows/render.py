@@ -20,16 +20,27 @@ import jinja2
 from genesys_identity.actions.definitions import ActionDefinition
 from genesys_identity.catalog import Catalog
 from genesys_identity.errors import GenesysIdentityError
+from genesys_identity.flows.sms_text import topic_budget
 from genesys_identity.settings import StackSettings
 
 FLOWS_DIR = Path(__file__).resolve().parents[2] / "flows"
 DATA_ACTIONS_INTEGRATION_ROLE = "Identity Stitching"
 
-# Architect expressions the templates use, in one place. SENDER_ADDRESS is where an authenticated web chat's
-# OIDC subject and an SMS sender's number arrive (reference: genesys-rest-api.md, web messaging facts); confirm
-# it in Architect's expression help for SMS when a real org is at hand.
-SENDER_ADDRESS = "Message.Message.senderAddressInfo.addressDisplayable"
+# Architect expressions the templates use, in one place.
+# Web messaging (help "Authenticated web messaging attributes", ?p=257026): Message.IsAuthenticated (Boolean) says
+# whether the session is authenticated; only then does senderAddressInfo carry the OIDC `sub` claim
+# (addressDisplayable) and the `email` claim (email).
+WEB_AUTHENTICATED = "Message.IsAuthenticated"
+WEB_SUBJECT = "Message.Message.senderAddressInfo.addressDisplayable"
+WEB_EMAIL_CLAIM = "Message.Message.senderAddressInfo.email"
+# SMS: the sender's number as the platform's Address model normalizes it (purecloudplatformclientv2 Address:
+# addressNormalized "The normalized address"); addressDisplayable is the display form.
+SMS_SENDER = "Message.Message.senderAddressInfo.addressNormalized"
 CONVERSATION_ID = "Message.ConversationId"
+# The outcome workflow's inputs: fields of the AfterCallWorkEvent (topic v2.detail.events.conversation.{id}.acw;
+# purecloudplatformclientv2 AcwDetailEventTopicAfterCallWorkEvent) that the trigger's TopLevelPrimitives data format
+# passes as input variables of the same names.
+OUTCOME_WORKFLOW_INPUTS = ("conversationId", "userId", "queueId", "wrapupCode")
 
 
 class FlowRenderError(GenesysIdentityError):
@@ -41,11 +52,14 @@ class FlowSpec:
     template: str  # file under flows/
     output: str  # rendered file name
     role: str  # the flow's name is "<prefix> <role>"
+    flow_type: str = "inboundShortMessage"  # the Archy document's top-level key
 
 
 FLOWS = (
     FlowSpec("web-messaging.yaml.j2", "web-messaging.yaml", "Web Messaging Inbound"),
     FlowSpec("sms.yaml.j2", "sms.yaml", "SMS Inbound"),
+    # Started by a process automation trigger when an agent's after-call work ends (components/outcome_workflow.py).
+    FlowSpec("outcome-workflow.yaml.j2", "outcome-workflow.yaml", "Interaction Outcome Workflow", "workflow"),
 )
 
 
@@ -68,6 +82,10 @@ class ActionRef:
         self.category = category
         self.name = definition.name
         self.timeout_seconds = definition.timeout_seconds
+        # The callData's own timeout: one second shorter than the action's timeoutSeconds. The action fails
+        # (Failure path) when its request outlives timeoutSeconds; the flow takes the Timeout path when the
+        # call outlives the callData timeout. Only a shorter callData timeout lets the Timeout path run.
+        self.flow_timeout_seconds = max(1, definition.timeout_seconds - 1)
         self.input_names = tuple(definition.input_schema.get("properties", {}))
         self.output_types = {k: v.get("type") for k, v in definition.output_schema.get("properties", {}).items()}
 
@@ -112,7 +130,7 @@ def environment(directory: Path = FLOWS_DIR) -> jinja2.Environment:
         autoescape=False, trim_blocks=True, lstrip_blocks=True,
     )
     env.filters["yq"] = _quoted
-    env.globals.update(lit=lit, exp=exp)
+    env.globals.update(lit=lit, exp=exp, topic_budget=topic_budget)
     return env
 
 
@@ -133,11 +151,14 @@ def context(settings: StackSettings, attributes: Catalog, actions: list[ActionDe
             "window_minutes": int(settings.last_agent_window.total_seconds() // 60),
             "authentication_enabled": settings.authentication_enabled,
             "oidc_issuer": issuer,
+            "trust_email_claim": settings.trust_email_claim,
         },
         "attr": {a.name: a.name for a in attributes.attributes},
         "website_attributes": [a.name for a in attributes.attributes if a.source == "messenger_database"],
         "action": action,
-        "expr": {"sender": SENDER_ADDRESS, "conversation": CONVERSATION_ID},
+        "workflow_inputs": OUTCOME_WORKFLOW_INPUTS,
+        "expr": {"web_authenticated": WEB_AUTHENTICATED, "web_subject": WEB_SUBJECT, "web_email_claim": WEB_EMAIL_CLAIM,
+                 "sms_sender": SMS_SENDER, "conversation": CONVERSATION_ID},
     }
 
 
@@ -149,7 +170,7 @@ def render(settings: StackSettings, attributes: Catalog, actions: list[ActionDef
     for spec in FLOWS:
         name = settings.name(spec.role)
         try:
-            text = env.get_template(spec.template).render(**base, flow={"name": name, "division": settings.division_id})
+            text = env.get_template(spec.template).render(**base, flow={"name": name, "division": settings.division_name})
         except jinja2.TemplateNotFound:
             raise FlowRenderError(f"flows/{spec.template}: template not found") from None
         except jinja2.TemplateSyntaxError as exc:
