@@ -13,7 +13,7 @@ import time
 import unicodedata
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -23,12 +23,25 @@ from stitching.domain.identifiers import (
     Identifier,
     IdentifierError,
     IdentifierType,
+    is_placeholder,
     normalize_email,
     normalize_oidc,
     normalize_opaque,
     normalize_phone,
+    oidc_key,
+    split_oidc_key,
 )
-from stitching.domain.rules import Claim, Decision, Policy, Result, Traits, World, decide
+from stitching.domain.rules import (
+    Claim,
+    Decision,
+    Policy,
+    Result,
+    Traits,
+    World,
+    decide,
+    independent_factors,
+)
+from stitching.domain.trust import Caller, verifiable
 from stitching.errors import Conflict, InvalidRequest, NotFound, RetryTransaction
 from stitching.metrics import Metrics
 from stitching.store import repository as repo
@@ -56,6 +69,22 @@ class StitchRequest:
     last_name: str | None = None
     date_of_birth: str | None = None
     occurred_at: int | None = None  # epoch ms; the event's time when the caller knows it
+
+
+@dataclass(frozen=True)
+class EnrollRequest:
+    """The customer's own systems register verified identifiers for an anchor (OIDC subject or CRM id)."""
+
+    source: str  # who enrolls (``website-backend``, ``crm-sync``): recorded in the audit
+    oidc_issuer: str | None = None
+    oidc_subject: str | None = None
+    anchor_crm_id: str | None = None
+    crm_id: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    last_name: str | None = None
+    date_of_birth: str | None = None
+    occurred_at: int | None = None
 
 
 @dataclass(frozen=True)
@@ -88,13 +117,22 @@ class StitchingService:
     # -- use cases -------------------------------------------------------------------------------------------
 
     def stitch(self, req: StitchRequest, idempotency_key: str | None = None, request_id: str | None = None) -> Reply:
+        _keyed("conversationId", req.conversation_id)
         now = self._event_time(req.occurred_at)
         claims = self._claims(req)
-        traits = Traits(_last_name(req.last_name), _birth_date(req.date_of_birth, now))
+        # Names and birth dates from a data action are context (a page or a flow sets them), never merge evidence.
+        given = Traits(_last_name(req.last_name), _birth_date(req.date_of_birth, now))
+        ignored = [name for name, value in (("last_name", given.last_name), ("date_of_birth", given.date_of_birth))
+                   if value]
         keys = [f"id:{c.type}:{c.identifier.value}" for c in claims] + [f"conversation:{req.conversation_id}"]
 
         def work(conn: Connection) -> dict[str, Any]:
-            return self._stitch(conn, req, claims, traits, now, request_id)
+            body = self._stitch(conn, claims, Traits(), now, request_id, channel=req.channel,
+                                conversation_id=req.conversation_id)
+            for name in ignored:
+                body["outcomes"].append({"type": name, "result": "refused", "reason": "context_only"})
+            body["summary"] = _summary(body["outcomes"])
+            return body
 
         reply = self._unit("stitch", idempotency_key, asdict(req), keys, work)
         if not reply.replayed:
@@ -107,7 +145,11 @@ class StitchingService:
                 as_of: int | None = None, exclude_conversation_id: str | None = None) -> Reply:
         if (phone is None) == (profile_id is None):
             raise InvalidRequest("phone", "give exactly one of phone or profileId")
-        now = self._event_time(as_of)
+        now = self._event_time(as_of, "asOf")
+        if profile_id is not None and not _plausible_id(profile_id):
+            raise NotFound("profile not found")
+        if exclude_conversation_id is not None and not _plausible_id(exclude_conversation_id):
+            raise InvalidRequest("excludeConversationId", "contains a NUL or control character")
         window_ms = (window_s or self.settings.context_window_s) * 1000
         ident = self._normalize("phone", lambda: normalize_phone(phone, self.settings.default_region)) if phone else None
         for attempt in range(MAX_ATTEMPTS):
@@ -125,7 +167,30 @@ class StitchingService:
         self.metrics.context.labels(body["reason"]).inc()
         return Reply(body)
 
+    def enroll(self, req: EnrollRequest, idempotency_key: str, request_id: str | None = None) -> Reply:
+        """Register verified identifiers for an anchor; the customer's own systems vouch for them (trust model)."""
+        now = self._event_time(req.occurred_at)
+        claims = self._enrollment_claims(req)
+        traits = Traits(_last_name(req.last_name), _birth_date(req.date_of_birth, now))
+        keys = [f"id:{c.type}:{c.identifier.value}" for c in claims]
+
+        def work(conn: Connection) -> dict[str, Any]:
+            body = self._stitch(conn, claims, traits, now, request_id, channel=None, conversation_id=None,
+                                source=req.source)
+            body.pop("conversationId", None)
+            body.pop("verified", None)
+            return {"source": req.source, **body}
+
+        reply = self._unit("enroll", idempotency_key, asdict(req), keys, work)
+        if not reply.replayed:
+            self.metrics.decisions.labels(reply.body["decision"]).inc()
+        return reply
+
     def record(self, req: RecordRequest, idempotency_key: str | None = None, request_id: str | None = None) -> Reply:
+        _keyed("conversationId", req.conversation_id)
+        for field_name, value in (("agentId", req.agent_id), ("queueId", req.queue_id)):
+            if value is not None:
+                _keyed(field_name, value)
         now = self._event_time(req.occurred_at)
 
         def work(conn: Connection) -> dict[str, Any]:
@@ -169,11 +234,15 @@ class StitchingService:
     def unmerge(self, merge_id: str, note: str | None = None, idempotency_key: str | None = None,
                 request_id: str | None = None) -> Reply:
         now = self.clock()
+        if not _plausible_id(merge_id):
+            raise NotFound("merge not found")
 
         def work(conn: Connection) -> dict[str, Any]:
             row = repo.merge_row(conn, merge_id)
             if row is None:
                 raise NotFound(f"merge {merge_id!r} not found")
+            # Merges made before migration 3 recorded OIDC links under the old "issuer|subject" key.
+            row = replace(row, moved_links=[(k, _current_key(k, v)) for k, v in row.moved_links])
             conn.lock_profiles([row.survivor_id, row.absorbed_id])
             if row.undone_at is not None:
                 raise Conflict(f"merge {merge_id!r} was already undone")
@@ -214,6 +283,8 @@ class StitchingService:
                           [f"id:{ident.type}:{ident.value}"], work)
 
     def profile(self, profile_id: str) -> dict[str, Any]:
+        if not _plausible_id(profile_id):
+            raise NotFound("profile not found")
         with self.store.unit_of_work(write=False) as conn:
             status = repo.profile_status(conn, profile_id)
             if status is None:
@@ -222,6 +293,8 @@ class StitchingService:
                     "links": repo.links_of(conn, profile_id), "merges": repo.merges_of(conn, profile_id)}
 
     def audit_trail(self, profile_id: str, limit: int = 500) -> dict[str, Any]:
+        if not _plausible_id(profile_id):
+            raise NotFound("profile not found")
         with self.store.unit_of_work(write=False) as conn:
             if repo.profile_status(conn, profile_id) is None:
                 raise NotFound(f"profile {profile_id!r} not found")
@@ -229,33 +302,42 @@ class StitchingService:
 
     # -- stitch ----------------------------------------------------------------------------------------------
 
-    def _stitch(self, conn: Connection, req: StitchRequest, claims: list[Claim], traits: Traits, now: int,
-                request_id: str | None) -> dict[str, Any]:
+    def _stitch(self, conn: Connection, claims: list[Claim], traits: Traits, now: int, request_id: str | None, *,
+                channel: str | None, conversation_id: str | None, source: str | None = None) -> dict[str, Any]:
         keys = [c.identifier.key for c in claims]
-        owners = repo.owners(conn, keys)
-        conversation = repo.conversation(conn, req.conversation_id)
-        involved = set(owners.values()) | ({conversation.profile_id} if conversation else set())
-        if conn.dialect == "postgresql" and involved:
-            conn.lock_profiles(sorted(involved))
-            if repo.owners(conn, keys) != owners:  # a concurrent merge moved a link between the read and the lock
-                raise RetryTransaction("owners changed")
         session_ids = [c.identifier.value for c in claims if c.type == IdentifierType.WEB_SESSION]
+        # One round trip on PostgreSQL: owners, conversation, profile row locks (re-read after locking, so a
+        # concurrent merge cannot slip in between), profiles, sessions and claimant counts.
+        snap = repo.stitch_snapshot(conn, keys, conversation_id, session_ids, now, self.settings.session_timeout_s * 1000)
+        owners, involved, profiles = snap.owners, snap.involved, snap.profiles
+        trait_claimants: dict[tuple[str, str], int] = {}
+        undone: dict[frozenset[str], int] = {}
+        if len(involved) >= 2:  # a merge is possible: load what guards it (rare path, not the common one)
+            wanted = {(name, value) for p in profiles.values() for name, value in
+                      (("last_name", p.traits.last_name), ("date_of_birth", p.traits.date_of_birth)) if value}
+            wanted |= {(n, v) for n, v in (("last_name", traits.last_name), ("date_of_birth", traits.date_of_birth)) if v}
+            trait_claimants = repo.trait_claimants(conn, sorted(wanted))
+            undone = {pair: max(independent_factors(f) for f in found)
+                      for pair, found in repo.undone_merges(conn, involved).items()}
         world = World(
             owners=owners,
-            profiles=repo.profiles(conn, involved),
-            sessions=repo.sessions(conn, session_ids, owners, now, self.settings.session_timeout_s * 1000),
-            claimants=repo.claimants(conn, keys),
-            conversation_profile=conversation.profile_id if conversation else None,
+            profiles=profiles,
+            sessions=snap.sessions,
+            claimants=snap.claimants,
+            conversation_profile=snap.conversation_profile,
+            trait_claimants=trait_claimants,
+            undone=undone,
         )
         decision = decide(claims, traits, world, self.policy)
-        return self._apply(conn, req, claims, traits, decision, owners, now, request_id)
+        return self._apply(conn, claims, traits, decision, owners, now, request_id, channel, conversation_id, source)
 
-    def _apply(self, conn: Connection, req: StitchRequest, claims: list[Claim], traits: Traits, decision: Decision,
-               owners: dict[tuple[str, str], str], now: int, request_id: str | None) -> dict[str, Any]:
+    def _apply(self, conn: Connection, claims: list[Claim], traits: Traits, decision: Decision,
+               owners: dict[tuple[str, str], str], now: int, request_id: str | None, channel: str | None,
+               conversation_id: str | None, source: str | None) -> dict[str, Any]:
         created = decision.target_id is None
         target = decision.target_id or str(uuid.uuid4())
         strong = decision.record_traits
-        audit = _Auditor(conn, now, target, req.conversation_id, request_id)
+        audit = _Auditor(conn, now, target, conversation_id, request_id, source)
         if created:
             repo.create_profile(conn, target, now)
             audit("create", "new_identity")
@@ -279,7 +361,13 @@ class StitchingService:
             ident = outcome.identifier
             claim = next(c for c in claims if c.identifier == ident)
             if ident.type == IdentifierType.WEB_SESSION:
-                if outcome.result == Result.LINKED:
+                previous = decision.takeovers.get(ident.value)
+                if previous is not None:
+                    # Shared computer: the login owns the session from now on; the previous profile loses it.
+                    repo.move_link(conn, ident, target, strong, outcome.reason, now)
+                    audit("session_taken_over", outcome.reason, other=previous, identifier=ident)
+                    audit("session_taken_over", outcome.reason, other=target, identifier=ident, profile=previous)
+                elif outcome.result == Result.LINKED:
                     repo.add_link(conn, ident, target, strong, outcome.reason, now)
                 if outcome.result in (Result.LINKED, Result.MATCHED):
                     repo.touch_session(conn, ident.value, strong, now)
@@ -294,27 +382,30 @@ class StitchingService:
                 # The owner is named in the audit (both profiles' trails show the attempt), never in the answer.
                 owner = owners.get(ident.key)
                 audit("suggest" if outcome.result == Result.SUGGESTED else "refuse", outcome.reason, identifier=ident,
-                      other=owner if owner != target else None, detail={"verified": claim.verified})
+                      other=owner if owner != target else None,
+                      detail={"verified": claim.verified, "verifiedClaimedByCaller": claim.verified or claim.distrusted})
         if strong:
             repo.set_traits(conn, target, traits)
-        repo.upsert_conversation(conn, req.conversation_id, target, req.channel, decision.verified, session_id, now)
+        if conversation_id is not None and channel is not None:
+            repo.upsert_conversation(conn, conversation_id, target, channel, decision.verified, session_id, now)
         if self.mirror:
             repo.enqueue(conn, "upsert_contact", {"profileId": target}, now)
             for merge in merges:
                 repo.enqueue(conn, "merge_contacts", {"survivorId": target, "absorbedId": merge["absorbedProfileId"]}, now)
-            repo.enqueue(conn, "associate_conversation",
-                         {"profileId": target, "conversationId": req.conversation_id, "channel": req.channel}, now)
+            if conversation_id is not None:
+                repo.enqueue(conn, "associate_conversation",
+                             {"profileId": target, "conversationId": conversation_id, "channel": channel}, now)
         outcomes = [{"type": o.identifier.type.value, "result": o.result.value, "reason": o.reason.value}
                     for o in decision.outcomes]
         return {
             "profileId": target,
-            "conversationId": req.conversation_id,
+            "conversationId": conversation_id,
             "decision": "merged" if merges else ("created" if created else "matched"),
             "created": created,
             "verified": decision.verified,
             "outcomes": outcomes,
             "merges": merges,
-            "summary": ";".join(f"{o['type']}:{o['result']}:{o['reason']}" for o in outcomes),
+            "summary": _summary(outcomes),
         }
 
     # -- context ---------------------------------------------------------------------------------------------
@@ -378,6 +469,9 @@ class StitchingService:
     def _unit(self, operation: str, idempotency_key: str | None, payload: dict[str, Any], lock_keys: list[str],
               work: Callable[[Connection], dict[str, Any]]) -> Reply:
         idempotency_key = idempotency_key or None
+        if idempotency_key is not None and is_placeholder(idempotency_key):
+            raise InvalidRequest("Idempotency-Key", "a placeholder value (null, undefined, 0, ...): every such call "
+                                 "would share one key")
         request_hash = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
         keys = [*lock_keys, f"idempotency:{idempotency_key}"] if idempotency_key else lock_keys
         for attempt in range(MAX_ATTEMPTS):
@@ -404,38 +498,87 @@ class StitchingService:
     def _backoff(attempt: int) -> None:
         time.sleep(min(0.2, 0.005 * (2 ** attempt)) * random.random())
 
-    def _event_time(self, occurred_at: int | None) -> int:
+    def _event_time(self, occurred_at: int | None, field: str = "occurredAt") -> int:
         now = self.clock()
         if occurred_at is None:
             return now
         if occurred_at > now + _FUTURE_SKEW_MS:
-            raise InvalidRequest("occurredAt", "is in the future")
+            raise InvalidRequest(field, "is in the future")
         if occurred_at < now - _PAST_LIMIT_MS:
-            raise InvalidRequest("occurredAt", "is more than 30 days ago")
+            raise InvalidRequest(field, "is more than 30 days ago")
         return occurred_at
 
     def _claims(self, req: StitchRequest) -> list[Claim]:
+        """The request's identifiers, each verified only where this caller may vouch for it on this channel."""
         region = self.settings.default_region
+        oidc = self._oidc("oidcIssuer", "oidcSubject", req.oidc_issuer, req.oidc_subject)
+        allowed = verifiable(Caller.DATA_ACTION, req.channel, oidc_verified=oidc is not None and req.oidc_verified,
+                             trust_email_claim=self.settings.trust_email_claim)
+
+        def claim(ident: Identifier, flag: bool) -> Claim:
+            if flag and ident.type not in allowed:
+                return Claim(ident, False, distrusted=True)
+            return Claim(ident, flag)
+
         claims: list[Claim] = []
-        if req.oidc_issuer is not None or req.oidc_subject is not None:
-            if not (req.oidc_issuer and req.oidc_subject):
-                raise InvalidRequest("oidcSubject", "oidcIssuer and oidcSubject go together")
-            issuer, subject = req.oidc_issuer, req.oidc_subject
-            claims.append(Claim(self._normalize("oidcSubject", lambda: normalize_oidc(issuer, subject)), req.oidc_verified))
+        if oidc is not None:
+            claims.append(claim(oidc, req.oidc_verified))
         if req.crm_id is not None:
             crm = req.crm_id
-            claims.append(Claim(self._normalize("crmId", lambda: normalize_opaque(crm, IdentifierType.CRM)), req.crm_id_verified))
+            claims.append(claim(self._normalize("crmId", lambda: normalize_opaque(crm, IdentifierType.CRM)), req.crm_id_verified))
         if req.phone is not None:
             phone = req.phone
-            claims.append(Claim(self._normalize("phone", lambda: normalize_phone(phone, region)), req.phone_verified))
+            claims.append(claim(self._normalize("phone", lambda: normalize_phone(phone, region)), req.phone_verified))
         if req.email is not None:
             email = req.email
-            claims.append(Claim(self._normalize("email", lambda: normalize_email(email)), req.email_verified))
+            claims.append(claim(self._normalize("email", lambda: normalize_email(email)), req.email_verified))
         if req.web_session_id is not None:
             session = req.web_session_id
             claims.append(Claim(self._normalize("webSessionId",
                                                 lambda: normalize_opaque(session, IdentifierType.WEB_SESSION)), False))
         return claims
+
+    def _enrollment_claims(self, req: EnrollRequest) -> list[Claim]:
+        """The anchor first, then what is registered for it; the enrollment caller may vouch for every type."""
+        region = self.settings.default_region
+        oidc = self._oidc("anchor.oidcIssuer", "anchor.oidcSubject", req.oidc_issuer, req.oidc_subject)
+        if (oidc is None) == (req.anchor_crm_id is None):
+            raise InvalidRequest("anchor", "give exactly one anchor: oidcIssuer with oidcSubject, or crmId")
+        claims: list[Claim] = []
+        if oidc is not None:
+            claims.append(Claim(oidc, True))
+            if req.crm_id is not None:
+                crm = req.crm_id
+                claims.append(Claim(self._normalize("crmId", lambda: normalize_opaque(crm, IdentifierType.CRM)), True))
+        else:
+            anchor = req.anchor_crm_id
+            assert anchor is not None
+            claims.append(Claim(self._normalize("anchor.crmId", lambda: normalize_opaque(anchor, IdentifierType.CRM)),
+                                True))
+            if req.crm_id is not None:
+                raise InvalidRequest("crmId", "the anchor is already a CRM id; enroll the other one under its own anchor")
+        if req.phone is not None:
+            phone = req.phone
+            claims.append(Claim(self._normalize("phone", lambda: normalize_phone(phone, region)), True))
+        if req.email is not None:
+            email = req.email
+            claims.append(Claim(self._normalize("email", lambda: normalize_email(email)), True))
+        if len(claims) == 1 and not (req.last_name or req.date_of_birth):
+            raise InvalidRequest("phone", "nothing to enroll: give phone, email, crmId, lastName or dateOfBirth")
+        return claims
+
+    def _oidc(self, issuer_field: str, subject_field: str, issuer: str | None, subject: str | None) -> Identifier | None:
+        if issuer is None and subject is None:
+            return None
+        if not issuer:
+            raise InvalidRequest(issuer_field, f"{issuer_field} and {subject_field} go together")
+        if not subject:
+            raise InvalidRequest(subject_field, f"{issuer_field} and {subject_field} go together")
+        try:
+            return normalize_oidc(issuer, subject)
+        except IdentifierError as exc:
+            raise InvalidRequest(issuer_field if exc.part == "issuer" else subject_field,
+                                 str(exc).split(": ", 1)[-1]) from None
 
     def _identifier(self, kind: str, value: str) -> Identifier:
         try:
@@ -447,7 +590,9 @@ class StitchingService:
         if ident_type == IdentifierType.EMAIL:
             return self._normalize("value", lambda: normalize_email(value))
         if ident_type == IdentifierType.OIDC:
-            issuer, _, subject = value.rpartition("|")
+            # The key as the profile API shows it ("<len>:issuer|subject"), or "issuer|subject" (issuers hold no "|").
+            parts = split_oidc_key(value)
+            issuer, _, subject = value.partition("|") if parts is None else (parts[0], "|", parts[1])
             return self._normalize("value", lambda: normalize_oidc(issuer, subject))
         return self._normalize("value", lambda: normalize_opaque(value, ident_type))
 
@@ -460,15 +605,42 @@ class StitchingService:
 
 
 class _Auditor:
-    def __init__(self, conn: Connection, now: int, profile_id: str, conversation_id: str, request_id: str | None) -> None:
+    def __init__(self, conn: Connection, now: int, profile_id: str, conversation_id: str | None, request_id: str | None,
+                 source: str | None = None) -> None:
         self.conn, self.now, self.profile_id = conn, now, profile_id
-        self.conversation_id, self.request_id = conversation_id, request_id
+        self.conversation_id, self.request_id, self.source = conversation_id, request_id, source
 
     def __call__(self, action: str, reason: str, *, other: str | None = None, identifier: Identifier | None = None,
-                 detail: dict[str, Any] | None = None) -> None:
-        repo.audit(self.conn, self.now, action, reason, profile_id=self.profile_id, other_profile_id=other,
+                 detail: dict[str, Any] | None = None, profile: str | None = None) -> None:
+        detail = dict(detail or {})
+        detail["caller"] = Caller.ENROLLMENT.value if self.source is not None else Caller.DATA_ACTION.value
+        if self.source is not None:
+            detail["source"] = self.source
+        repo.audit(self.conn, self.now, action, reason, profile_id=profile or self.profile_id, other_profile_id=other,
                    identifier=identifier.key if identifier else None, conversation_id=self.conversation_id,
                    request_id=self.request_id, detail=detail)
+
+
+def _summary(outcomes: list[dict[str, Any]]) -> str:
+    return ";".join(f"{o['type']}:{o['result']}:{o['reason']}" for o in outcomes)
+
+
+def _plausible_id(value: str) -> bool:
+    """An id the store could hold: short, printable, no NUL (PostgreSQL text cannot hold one). Others are 404."""
+    return 0 < len(value) <= 128 and value.isprintable()
+
+
+def _keyed(field: str, value: str) -> None:
+    """Values that key rows (conversation, agent, queue ids) refuse what a broken flow sends for a missing id."""
+    if is_placeholder(value):
+        raise InvalidRequest(field, "a placeholder value (null, undefined, NaN, [object Object], ...), not an id")
+
+
+def _current_key(kind: str, value: str) -> str:
+    if kind == IdentifierType.OIDC.value and split_oidc_key(value) is None and "|" in value:
+        issuer, _, subject = value.partition("|")
+        return oidc_key(issuer, subject)
+    return value
 
 
 def _last_name(raw: str | None) -> str | None:

@@ -5,14 +5,20 @@ contracts are checked against is generated from the same code that validates req
 can fuzz the API from it. Endpoints are synchronous (the stores are synchronous drivers) and run in the
 server's thread pool; the work per request is one short transaction.
 
-Order of checks on every /v1 request: size limit, then the caller's credential (constant-time compare), then
-body validation, then the unit of work. A request without the credential is refused before its body is read.
+Order of checks on every /v1 request: size limit, then the caller's credential (constant-time compare) and
+whether that caller may use the route, then duplicate JSON keys, then body validation, then the unit of work. A
+request without the credential is refused before its body is read.
+
+Two callers, two credentials (the trust model): Genesys data actions (``STITCHING_API_TOKEN``) use every /v1
+route except enrollment; the customer's own systems (``STITCHING_ENROLLMENT_TOKEN``) use only
+``POST /v1/enrollments`` and can read nothing. A known credential on the other caller's route gets 403.
 """
 
 from __future__ import annotations
 
 import base64
 import hmac
+import json
 import logging
 import time
 import uuid
@@ -30,7 +36,7 @@ from stitching.config import ServiceSettings
 from stitching.errors import Conflict, InvalidRequest, NotFound, StoreUnavailable
 from stitching.journey import JourneyReader
 from stitching.metrics import Metrics
-from stitching.service import RecordRequest, Reply, StitchingService, StitchRequest
+from stitching.service import EnrollRequest, RecordRequest, Reply, StitchingService, StitchRequest
 from stitching.store.engine import Store, now_ms
 
 log = logging.getLogger("stitching.api")
@@ -43,6 +49,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # Data actions render an absent key as an empty header: empty means "no key".
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128, pattern=r"^[A-Za-z0-9._:-]*$")]
+RequiredIdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=128,
+                                               pattern=r"^[A-Za-z0-9._:-]+$")]
+ENROLLMENT_PATH = "/v1/enrollments"
 
 
 def create_app(settings: ServiceSettings, *, store: Store | None = None, clock: Callable[[], int] = now_ms,
@@ -90,6 +99,17 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None, clock: 
             date_of_birth=body.dateOfBirth, occurred_at=_ms(body.occurredAt),
         )
         return _reply(service.stitch(req, idempotency_key, _request_id(request)))
+
+    @app.post(ENROLLMENT_PATH, response_model=schemas.EnrollResponse, tags=["enrollment"])
+    def enroll(body: schemas.EnrollBody, request: Request, idempotency_key: RequiredIdempotencyKey) -> Response:
+        """The customer's own systems (website backend after login, CRM sync) register verified identifiers for an
+        anchor. Only the enrollment credential may call it; the same Idempotency-Key makes a retry harmless."""
+        req = EnrollRequest(
+            source=body.source, oidc_issuer=body.anchor.oidcIssuer, oidc_subject=body.anchor.oidcSubject,
+            anchor_crm_id=body.anchor.crmId, crm_id=body.crmId, phone=body.phone, email=body.email,
+            last_name=body.lastName, date_of_birth=body.dateOfBirth, occurred_at=_ms(body.occurredAt),
+        )
+        return _reply(service.enroll(req, idempotency_key, _request_id(request)))
 
     @app.get("/v1/context", response_model=schemas.ContextResponse, tags=["routing"])
     def context(
@@ -182,6 +202,9 @@ class _Guard:
         user, secret = settings.credential.user, settings.credential.secret
         self._bearer = f"Bearer {secret}".encode()
         self._basic = ("Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()).encode()
+        # Without an enrollment credential nothing matches it (a random value no caller can know).
+        enrollment = settings.enrollment_token or base64.b64encode(uuid.uuid4().bytes * 2).decode()
+        self._enrollment = f"Bearer {enrollment}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -204,9 +227,14 @@ class _Guard:
             if refusal is not None:
                 await refusal(scope, receive, send_with_status)
                 return
-            buffered = await self._read_body(receive)
+            buffered = await self._read_body(receive, scope)
             if buffered is None:
                 await _error(413, "too_large", f"request body over {self.max_body} bytes")(scope, receive, send_with_status)
+                return
+            duplicate = self._duplicate_key(scope)
+            if duplicate is not None:
+                await _error(422, "invalid_request", f"{duplicate}: given twice in the JSON body", duplicate)(
+                    scope, receive, send_with_status)
                 return
             await self.app(scope, buffered, send_with_status)
         finally:
@@ -219,17 +247,38 @@ class _Guard:
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             return _error(413, "too_large", f"request body over {self.max_body} bytes")
-        if str(scope.get("path", "")).startswith("/v1/"):
+        path = str(scope.get("path", ""))
+        if path.startswith("/v1/"):
             given = headers.get(b"authorization", b"")
             ok_bearer = hmac.compare_digest(given, self._bearer)
             ok_basic = hmac.compare_digest(given, self._basic)
-            if not (ok_bearer or ok_basic):
+            ok_enrollment = hmac.compare_digest(given, self._enrollment)
+            data_action = ok_bearer or ok_basic
+            if not (data_action or ok_enrollment):
                 response = _error(401, "unauthorized", "missing or wrong credential")
                 response.headers["WWW-Authenticate"] = 'Bearer realm="stitching", Basic realm="stitching"'
                 return response
+            wants_enrollment = path.rstrip("/") == ENROLLMENT_PATH
+            if wants_enrollment and not ok_enrollment:
+                return _error(403, "forbidden", "the data actions' credential cannot enroll identifiers")
+            if not wants_enrollment and not data_action:
+                return _error(403, "forbidden", "the enrollment credential can only call POST /v1/enrollments")
         return None
 
-    async def _read_body(self, receive: Receive) -> Receive | None:
+    def _duplicate_key(self, scope: Scope) -> str | None:
+        """The first key given twice in a /v1 JSON body (refused: never "last one wins"); None when none is."""
+        body = scope.get("state", {}).get("body")
+        if not body or not str(scope.get("path", "")).startswith("/v1/"):
+            return None
+        try:
+            json.loads(body, object_pairs_hook=_refuse_duplicates)
+        except _DuplicateKey as exc:
+            return exc.key
+        except ValueError:
+            return None  # not JSON: the app answers 422 for it
+        return None
+
+    async def _read_body(self, receive: Receive, scope: Scope | None = None) -> Receive | None:
         """The whole body, read before the app sees it (bodies are small); None when it is over the limit, also
         for chunked bodies that declared no length."""
         chunks: list[bytes] = []
@@ -247,6 +296,8 @@ class _Guard:
                 break
         body = b"".join(chunks)
         delivered = False
+        if scope is not None:
+            scope.setdefault("state", {})["body"] = body
 
         async def replay() -> Message:
             nonlocal delivered
@@ -256,6 +307,21 @@ class _Guard:
             return await receive()
 
         return replay
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKey(key[:64])
+        seen[key] = value
+    return seen
 
 
 def _error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:

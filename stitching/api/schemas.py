@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
 CHANNELS = ("web", "sms", "voice", "whatsapp", "facebook", "instagram", "line", "email", "apple")
 
@@ -38,6 +38,14 @@ EventTime = Annotated[datetime | None, BeforeValidator(_blank_is_none), Field(de
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        """No NUL or other control character in any text (PostgreSQL cannot store NUL; SQLite must answer the same)."""
+        if isinstance(value, str) and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise ValueError("contains a NUL or control character")
+        return value
+
 
 class StitchBody(_Body):
     channel: Literal["web", "sms", "voice", "whatsapp", "facebook", "instagram", "line", "email", "apple"]
@@ -52,6 +60,28 @@ class StitchBody(_Body):
     email: Text255 = None
     emailVerified: Flag = False
     webSessionId: OptionalId = None
+    lastName: Text100 = None
+    dateOfBirth: Text10 = None
+    occurredAt: EventTime = None
+
+
+Source = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+
+
+class Anchor(_Body):
+    """Whose identifiers these are: an OIDC login (issuer and subject) or a CRM id."""
+
+    oidcIssuer: Text255 = None
+    oidcSubject: Text255 = None
+    crmId: Text128 = None
+
+
+class EnrollBody(_Body):
+    source: Source
+    anchor: Anchor
+    phone: Text64 = None
+    email: Text255 = None
+    crmId: Text128 = None
     lastName: Text100 = None
     dateOfBirth: Text10 = None
     occurredAt: EventTime = None
@@ -150,3 +180,13 @@ class ErrorResponse(BaseModel):
     error: str
     message: str
     field: str | None = None
+
+
+class EnrollResponse(BaseModel):
+    profileId: str
+    source: str
+    decision: Literal["created", "matched", "merged"]
+    created: bool
+    outcomes: list[Outcome]
+    merges: list[MergeMade]
+    summary: str

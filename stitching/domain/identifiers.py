@@ -2,11 +2,25 @@
 
 Every lookup and write uses ``(type, normalized value)``; the raw value is kept beside it for the audit.
 
-Phone policy: a number is normalized to E.164 with the configured default region and refused when it
-cannot be parsed or is *impossible* (wrong length for its country). A possible number that the
-numbering plan does not list as assigned (``+1 123 456 7890``: NANP area codes never start with 1) is
-accepted and marked ``plan_valid=False``: customers and test systems use such numbers, and refusing them
-would split one customer's history, while the E.164 key still unifies every spelling of it.
+Phone policy: a number is normalized to E.164 with the configured default region and refused when it cannot
+be parsed, is impossible (wrong length), is not a valid number of its country per the numbering plan that
+``phonenumbers`` ships (``+1 555 ...``: area code 555 is not assigned), or looks like a placeholder (national
+number all zeros, seven or more of one digit in a row, or a run such as 0123456789).
+Only numbers that could belong to someone link.
+
+Email policy: case is folded the way mail providers fold it in practice: ASCII letters only (``A``-``Z`` to
+``a``-``z``) in both the local part and the domain. Nothing else is folded: no Unicode case folding and no
+normalization (NFC or NFKC), so full-width ``alice@`` (U+FF41...) stays distinct from ``alice@`` and the Kelvin sign
+(U+212A) never becomes ``k``. A non-ASCII domain must already be a valid IDNA 2008 name (lower case, NFC); it is
+stored as its A-label (``xn--...``).
+
+OIDC key: ``<length of issuer>:<issuer>|<subject>``. The length prefix makes the key unambiguous whatever the
+subject contains (``I|x`` + ``1`` and ``I`` + ``x|1`` give different keys); the issuer is an https URL without
+``|``, query or fragment; the subject is case-sensitive and kept exactly.
+
+Placeholders: values a broken page or flow sends for a missing id (``null``, ``undefined``, ``NaN``,
+``Infinity``, ``[object Object]``, ``{}``, ``0``, ...), in any case, spacing, quoting or bracketing, are
+refused for every keyed value (see ``is_placeholder``).
 """
 
 from __future__ import annotations
@@ -15,12 +29,20 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
+from urllib.parse import urlsplit
 
+import idna
 import phonenumbers
 
 
 class IdentifierError(ValueError):
-    """A raw identifier cannot be normalized; the message names the type and the reason, never the value."""
+    """A raw identifier cannot be normalized; the message names the type and the reason, never the value.
+
+    ``part`` names the part of a composite identifier at fault (``issuer`` or ``subject`` for OIDC)."""
+
+    def __init__(self, message: str, part: str | None = None) -> None:
+        super().__init__(message)
+        self.part = part
 
 
 class IdentifierType(StrEnum):
@@ -31,10 +53,19 @@ class IdentifierType(StrEnum):
     WEB_SESSION = "web_session"
 
 
-# Values that mean "nothing" and must never link two profiles (Segment-style blocklist).
-BLOCKED_VALUES = frozenset({"", "null", "none", "nil", "undefined", "unknown", "anonymous", "guest", "n/a",
-                            "-1", "0", "test", "test@test.com", "noreply@example.com"})
-_ALL_SAME_DIGIT = re.compile(r"^\+?(\d)\1+$")
+# Whole values that mean "nothing" (Segment-style blocklist), compared after ``_placeholder_form``.
+BLOCKED_VALUES = frozenset({
+    "", "null", "none", "nil", "undefined", "unknown", "anonymous", "guest", "n/a", "na", "-1", "0", "nan", "-nan",
+    "+nan", "infinity", "-infinity", "+infinity", "inf", "-inf", "+inf", "[objectobject]", "objectobject",
+    "[object]", "object", "true", "false", "void", "void0", "empty", "blank", "missing", "default", "nobody",
+    "test", "test@test.com", "noreply@example.com", "email@example.com", "user@example.com",
+})
+# Words that, when they are every word of a value (``undefined-undefined``, ``null_null``, ``NaN:NaN``), make it junk.
+_JUNK_WORDS = frozenset({"null", "none", "nil", "undefined", "nan", "infinity", "inf", "object", "unknown", "void",
+                         "anonymous", "guest", "na", "true", "false", "empty", "missing"})
+_EMAIL_JUNK_LOCAL = frozenset({"null", "none", "nil", "undefined", "nan", "infinity", "-infinity", "[objectobject]",
+                               "unknown", "anonymous", "test", "0", "-1", "{}", "[]"})
+_QUOTES_AND_BRACKETS = "\"'`()[]{}<>"
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
 MAX_RAW_LENGTH = 255  # the Genesys identifier limit
 
@@ -44,63 +75,132 @@ class Identifier:
     type: IdentifierType
     value: str  # normalized: the key
     raw: str
-    plan_valid: bool = True  # phones only: the numbering plan lists the number as assigned
+    plan_valid: bool = True  # phones: the numbering plan lists the number as valid (always true once accepted)
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.type.value, self.value)
 
 
-def _clean(raw: str, kind: IdentifierType) -> str:
+def _placeholder_form(text: str) -> str:
+    """The value as junk detection sees it: compatibility-folded, case-folded, without spaces, quotes or brackets."""
+    folded = "".join(unicodedata.normalize("NFKC", text).casefold().split())
+    previous = None
+    while folded != previous:
+        previous = folded
+        folded = folded.strip(_QUOTES_AND_BRACKETS)
+    return folded
+
+
+def is_placeholder(text: str) -> bool:
+    """True for what a broken page or flow sends instead of a missing id (and for values with no content)."""
+    form = _placeholder_form(text)
+    if form in BLOCKED_VALUES or "[objectobject]" in form:
+        return True
+    if not any(ch.isalnum() for ch in form):
+        return True  # only punctuation: "-", "--", "...", "{}", "[]"
+    alnum = [ch for ch in form if ch.isalnum()]
+    if all(ch == "0" for ch in alnum):
+        return True  # "0", "000", "0-0", "-0", "0.0"
+    words = [w for w in re.split(r"[^0-9a-z]+", form) if w]
+    return bool(words) and all(w in _JUNK_WORDS or w.strip("0") == "" for w in words)
+
+
+def _clean(raw: str, kind: IdentifierType, part: str | None = None) -> str:
+    """Trimmed text, refused when empty, too long, with control characters (NUL included) or a placeholder."""
     if not isinstance(raw, str):
-        raise IdentifierError(f"{kind}: expected text")
-    text = unicodedata.normalize("NFKC", raw).strip()
+        raise IdentifierError(f"{kind}: expected text", part)
+    text = raw.strip()
+    label = f"{kind} {part}" if part else str(kind)
     if len(text) > MAX_RAW_LENGTH:
-        raise IdentifierError(f"{kind}: longer than {MAX_RAW_LENGTH} characters")
-    if text.lower() in BLOCKED_VALUES:
-        raise IdentifierError(f"{kind}: a placeholder value, not an identifier")
+        raise IdentifierError(f"{label}: longer than {MAX_RAW_LENGTH} characters", part)
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text):
+        raise IdentifierError(f"{label}: contains a NUL or control character", part)
+    if is_placeholder(text):
+        raise IdentifierError(f"{label}: a placeholder value, not an identifier", part)
     return text
+
+
+def _placeholder_number(national: str) -> bool:
+    if len(set(national)) == 1 or re.search(r"(\d)\1{6}", national):
+        return True  # 0000000000, 5555555555, 202 222 2222: seven or more of one digit in a row
+    runs = ("01234567890123456789", "98765432109876543210")
+    return len(national) >= 7 and any(national in run for run in runs)
 
 
 def normalize_phone(raw: str, default_region: str) -> Identifier:
     text = _clean(raw, IdentifierType.PHONE)
-    digits = re.sub(r"\D", "", text)
-    if len(digits) > 3 and _ALL_SAME_DIGIT.match(digits):
-        raise IdentifierError("phone: a placeholder number (all digits the same)")
     try:
         number = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException:
         raise IdentifierError("phone: not a phone number") from None
+    national = phonenumbers.national_significant_number(number)
+    digits = re.sub(r"\D", "", text)
+    if number.national_number == 0 or _placeholder_number(national) or (len(digits) > 3 and len(set(digits)) == 1):
+        raise IdentifierError("phone: a placeholder number (all zeros, one repeated digit or a digit run)")
     if not phonenumbers.is_possible_number(number):
         raise IdentifierError("phone: impossible number (wrong length for its country)")
+    if not phonenumbers.is_valid_number(number):
+        raise IdentifierError("phone: not a valid number in its country's numbering plan")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return Identifier(IdentifierType.PHONE, e164, text, plan_valid=phonenumbers.is_valid_number(number))
+    return Identifier(IdentifierType.PHONE, e164, text, plan_valid=True)
+
+
+def _ascii_lower(text: str) -> str:
+    return "".join(chr(ord(ch) + 32) if "A" <= ch <= "Z" else ch for ch in text)
 
 
 def normalize_email(raw: str) -> Identifier:
     text = _clean(raw, IdentifierType.EMAIL)
-    lowered = text.lower()
+    lowered = _ascii_lower(text)
     if not _EMAIL.match(lowered):
         raise IdentifierError("email: not an email address")
     local, domain = lowered.rsplit("@", 1)
-    try:
-        domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise IdentifierError("email: the domain is not a valid host name") from None
+    if _placeholder_form(local) in _EMAIL_JUNK_LOCAL:
+        raise IdentifierError("email: a placeholder value, not an identifier")
+    if not domain.isascii():
+        try:
+            domain = idna.encode(domain, uts46=False).decode("ascii")
+        except (idna.IDNAError, UnicodeError):
+            raise IdentifierError("email: the domain is not a valid IDNA 2008 host name "
+                                  "(write it in lower case, without full-width or compatibility characters)") from None
     return Identifier(IdentifierType.EMAIL, f"{local}@{domain}", text)
 
 
+def normalize_issuer(issuer: str) -> str:
+    iss = _clean(issuer, IdentifierType.OIDC, "issuer").rstrip("/")
+    parts = urlsplit(iss)
+    if parts.scheme != "https" or not parts.netloc or not iss.startswith("https://"):
+        raise IdentifierError("oidc issuer: must be an https URL", "issuer")
+    if parts.query or parts.fragment or "|" in iss or "?" in iss or "#" in iss or any(ch.isspace() for ch in iss):
+        raise IdentifierError("oidc issuer: must be an https URL without query, fragment, spaces or '|'", "issuer")
+    return iss
+
+
+def oidc_key(issuer: str, subject: str) -> str:
+    return f"{len(issuer)}:{issuer}|{subject}"
+
+
+def split_oidc_key(value: str) -> tuple[str, str] | None:
+    """``(issuer, subject)`` of a key made by ``oidc_key``; None when ``value`` is not one."""
+    length, sep, rest = value.partition(":")
+    if not sep or not length.isdigit() or len(length) > 4:
+        return None
+    size = int(length)
+    if len(rest) <= size or rest[size] != "|":
+        return None
+    return rest[:size], rest[size + 1:]
+
+
 def normalize_oidc(issuer: str, subject: str) -> Identifier:
-    iss = _clean(issuer, IdentifierType.OIDC).rstrip("/")
-    sub = _clean(subject, IdentifierType.OIDC)
-    if not iss.startswith("https://"):
-        raise IdentifierError("oidc: the issuer must be an https URL")
-    # Subjects are case-sensitive (OIDC Core 2): only the issuer's trailing slash is normalized.
-    return Identifier(IdentifierType.OIDC, f"{iss}|{sub}", f"{issuer}|{subject}")
+    iss = normalize_issuer(issuer)
+    # Subjects are case-sensitive (OIDC Core 2) and kept exactly, apart from surrounding spaces.
+    sub = _clean(subject, IdentifierType.OIDC, "subject")
+    return Identifier(IdentifierType.OIDC, oidc_key(iss, sub), oidc_key(issuer.strip(), subject.strip()))
 
 
 def normalize_opaque(raw: str, kind: IdentifierType) -> Identifier:
-    """CRM ids and web session ids: trimmed, case kept (systems that issue them decide case)."""
+    """CRM ids and web session ids: trimmed, case kept (systems that issue them decide case), nothing folded."""
     if kind not in (IdentifierType.CRM, IdentifierType.WEB_SESSION):
         raise IdentifierError(f"{kind}: not an opaque identifier type")
     text = _clean(raw, kind)

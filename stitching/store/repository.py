@@ -68,6 +68,65 @@ def profiles(conn: Connection, ids: Iterable[str]) -> dict[str, ProfileView]:
     }
 
 
+@dataclass(frozen=True)
+class StitchSnapshot:
+    """Everything a stitch decides on, read under the unit of work's locks."""
+
+    owners: dict[tuple[str, str], str]
+    conversation_profile: str | None
+    profiles: dict[str, ProfileView]
+    sessions: dict[str, SessionView]
+    claimants: dict[tuple[str, str], int]
+
+    @property
+    def involved(self) -> set[str]:
+        return set(self.owners.values()) | ({self.conversation_profile} if self.conversation_profile else set())
+
+
+def stitch_snapshot(conn: Connection, keys: Sequence[tuple[str, str]], conversation_id: str | None, session_ids: Sequence[str],
+                    now: int, timeout_ms: int) -> StitchSnapshot:
+    """The owners of the request's identifiers, the conversation's profile, the involved profiles (row-locked on
+    PostgreSQL, re-read after the lock so a concurrent merge cannot slip in), their sessions and the claimant
+    counts. PostgreSQL: one call of the ``stitch_snapshot`` function (one round trip); SQLite: plain reads under
+    its write lock."""
+    if conn.dialect != "postgresql":
+        owners_ = owners(conn, keys)
+        row = conn.one("SELECT profile_id FROM conversations WHERE id = ?", (conversation_id,)) if conversation_id else None
+        involved = set(owners_.values()) | ({row[0]} if row else set())
+        return StitchSnapshot(owners_, row[0] if row else None, profiles(conn, involved),
+                              sessions(conn, session_ids, owners_, now, timeout_ms), claimants(conn, keys))
+    found = conn.one("SELECT stitch_snapshot(?, ?, ?, ?)",
+                     ([k[0] for k in keys], [k[1] for k in keys], conversation_id, list(session_ids)))
+    assert found is not None
+    doc: dict[str, Any] = found[0]
+    owners_ = {(kind, value): pid for kind, value, pid in doc["owners"]}
+    links: dict[str, list[LinkView]] = {}
+    for pid, kind, value, verified in doc["links"]:
+        links.setdefault(pid, []).append(LinkView(IdentifierType(kind), value, bool(verified)))
+    profiles_ = {pid: ProfileView(pid, int(created_at), tuple(links.get(pid, ())), Traits(last_name, dob))
+                 for pid, created_at, last_name, dob in doc["profiles"]}
+    session_rows = {sid: (bool(auth), int(last_seen), ended) for sid, auth, last_seen, ended in doc["sessions"]}
+    counts = {key: 0 for key in keys}
+    counts.update({(kind, value): int(n) for kind, value, n in doc["claimants"]})
+    return StitchSnapshot(owners_, doc["conversation"], profiles_,
+                          _session_views(session_ids, session_rows, owners_, now, timeout_ms), counts)
+
+
+def _session_views(ids: Iterable[str], rows: dict[str, tuple[bool, int, int | None]],
+                   owners_by_key: dict[tuple[str, str], str], now: int, timeout_ms: int) -> dict[str, SessionView]:
+    found: dict[str, SessionView] = {}
+    for session_id in ids:
+        row = rows.get(session_id)
+        owner = owners_by_key.get((IdentifierType.WEB_SESSION.value, session_id))
+        if row is None or owner is None:
+            continue
+        authenticated, last_seen, ended = row
+        state = SessionState.ENDED if ended is not None else (
+            SessionState.EXPIRED if now - last_seen > timeout_ms else SessionState.LIVE)
+        found[session_id] = SessionView(session_id, owner, authenticated, state)
+    return found
+
+
 def profile_status(conn: Connection, profile_id: str) -> tuple[str, str | None] | None:
     row = conn.one("SELECT status, merged_into FROM profiles WHERE id = ?", (profile_id,))
     return (row[0], row[1]) if row else None
@@ -75,17 +134,13 @@ def profile_status(conn: Connection, profile_id: str) -> tuple[str, str | None] 
 
 def sessions(conn: Connection, ids: Iterable[str], owners_by_key: dict[tuple[str, str], str], now: int,
              timeout_ms: int) -> dict[str, SessionView]:
-    found: dict[str, SessionView] = {}
-    for session_id in ids:
+    wanted = list(ids)
+    rows: dict[str, tuple[bool, int, int | None]] = {}
+    for session_id in wanted:
         row = conn.one("SELECT authenticated, last_seen_at, ended_at FROM web_sessions WHERE id = ?", (session_id,))
-        owner = owners_by_key.get((IdentifierType.WEB_SESSION.value, session_id))
-        if row is None or owner is None:
-            continue
-        authenticated, last_seen, ended = bool(row[0]), row[1], row[2]
-        state = SessionState.ENDED if ended is not None else (
-            SessionState.EXPIRED if now - last_seen > timeout_ms else SessionState.LIVE)
-        found[session_id] = SessionView(session_id, owner, authenticated, state)
-    return found
+        if row is not None:
+            rows[session_id] = (bool(row[0]), int(row[1]), row[2])
+    return _session_views(wanted, rows, owners_by_key, now, timeout_ms)
 
 
 def claimants(conn: Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -296,3 +351,39 @@ def save_idempotent_response(conn: Connection, key: str, operation: str, request
 def enqueue(conn: Connection, kind: str, payload: dict[str, Any], now: int) -> None:
     conn.execute("INSERT INTO outbox (kind, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?)",
                  (kind, json.dumps(payload, sort_keys=True), now, now))
+
+
+# -- merge evidence and the shared computer (added for issue 17 by the service's owner) -------------------------
+
+
+def trait_claimants(conn: Connection, traits: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Active profiles holding each ``("last_name" | "date_of_birth", value)``: the shared-value guard on traits."""
+    counts: dict[tuple[str, str], int] = {}
+    for name, value in traits:
+        if name not in ("last_name", "date_of_birth"):
+            raise ValueError(f"not a trait: {name}")
+        row = conn.one(f"SELECT count(*) FROM profiles WHERE {name} = ? AND status = 'active'", (value,))
+        counts[(name, value)] = int(row[0]) if row else 0
+    return counts
+
+
+def undone_merges(conn: Connection, ids: Iterable[str]) -> dict[frozenset[str], list[list[str]]]:
+    """The factors of every undone merge between two of ``ids``, by pair."""
+    wanted = sorted(set(ids))
+    found: dict[frozenset[str], list[list[str]]] = {}
+    if len(wanted) < 2:
+        return found
+    clause = conn.in_clause(len(wanted))
+    for survivor, absorbed, factors in conn.rows(
+        f"SELECT survivor_id, absorbed_id, factors FROM merges WHERE undone_at IS NOT NULL AND survivor_id IN {clause} "
+        f"AND absorbed_id IN {clause}", [*wanted, *wanted],
+    ):
+        found.setdefault(frozenset({survivor, absorbed}), []).append(list(json.loads(factors)))
+    return found
+
+
+def move_link(conn: Connection, ident: Identifier, profile_id: str, verified: bool, reason: str, now: int) -> None:
+    """Give an existing link to another profile (a web session taken over by a login)."""
+    conn.execute("UPDATE links SET profile_id = ?, raw = ?, verified = ?, reason = ?, created_at = ? "
+                 "WHERE type = ? AND value = ?",
+                 (profile_id, ident.raw, verified, reason, now, ident.type.value, ident.value))
