@@ -93,7 +93,8 @@ def test_oidc_keys_are_unambiguous_whatever_the_subject_holds() -> None:
 @pytest.mark.parametrize("junk", ["NaN", "nan", " NaN ", "Infinity", "-Infinity", "+Infinity", "[object Object]",
                                   "[object  object]", "undefined", "UNDEFINED", "null", "Null", "(null)", "<null>",
                                   '"null"', "None", "nil", "0", "00", "-1", "{}", "[]", "''", "-", "...", "N/A",
-                                  "undefined-undefined", "null_null", "\u00a0", "\uff55\uff4e\uff44\uff45\uff46\uff49\uff4e\uff45\uff44"])
+                                  "undefined-undefined", "null_null", "\u00a0",
+                                  "\uff55\uff4e\uff44\uff45\uff46\uff49\uff4e\uff45\uff44"])
 @pytest.mark.parametrize("kind", ["crm", "web_session", "subject"])
 def test_what_a_broken_page_sends_for_a_missing_id_is_refused_everywhere(junk: str, kind: str) -> None:
     with pytest.raises(IdentifierError, match=r"placeholder|control"):
