@@ -54,29 +54,48 @@ class Document:
 
 
 def load(text: str, file: str = "<flow>") -> Document:
-    """Parse ``text`` once (cached by text and file name); LoadError when it is not YAML."""
-    return _load(text, file)
+    """Parse ``text`` once (cached by text: every caller of the same render shares the parse); LoadError when
+    it is not YAML."""
+    parsed = _parse(text)
+    if isinstance(parsed, _Failure):
+        raise LoadError(file, parsed.line, parsed.reason)
+    value, lines = parsed
+    return Document(file, text, value, lines)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    line: int
+    reason: str
 
 
 @lru_cache(maxsize=256)
-def _load(text: str, file: str) -> Document:
+def _parse(text: str) -> tuple[Any, Mapping[Path, int]] | _Failure:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
         lines: dict[Path, int] = {}
-        value = _build(loader, node, (), lines, file) if node is not None else None
+        value = _build(loader, node, (), lines) if node is not None else None
+    except _BadKey as exc:
+        return _Failure(exc.line, exc.reason)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        raise LoadError(file, mark.line + 1 if mark is not None else 1,
-                        str(exc.problem or exc.context or "unreadable")) from None
+        return _Failure(mark.line + 1 if mark is not None else 1, str(exc.problem or exc.context or "unreadable"))
     except yaml.YAMLError as exc:
-        raise LoadError(file, 1, str(exc)) from None
+        return _Failure(1, str(exc))
     finally:
         loader.dispose()
-    return Document(file, text, value, lines)
+    return value, lines
 
 
-def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, lines: dict[Path, int], file: str) -> Any:
+class _BadKey(Exception):
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(reason)
+        self.line = line
+        self.reason = reason
+
+
+def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, lines: dict[Path, int]) -> Any:
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)  # merge keys (<<), as the safe constructor does
@@ -84,13 +103,13 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, lines: dict[Pat
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool)) or key is None:
-                raise LoadError(file, key_node.start_mark.line + 1, f"a mapping key must be a scalar, got {key!r}")
+                raise _BadKey(key_node.start_mark.line + 1, f"a mapping key must be a scalar, got {key!r}")
             if key in result:
-                raise LoadError(file, key_node.start_mark.line + 1, f"duplicate key {key!r}")
+                raise _BadKey(key_node.start_mark.line + 1, f"duplicate key {key!r}")
             child = (*path, key if isinstance(key, str) else str(key))
             lines[child] = key_node.start_mark.line + 1
-            result[key] = _build(loader, value_node, child, lines, file)
+            result[key] = _build(loader, value_node, child, lines)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_build(loader, item, (*path, index), lines, file) for index, item in enumerate(node.value)]
+        return [_build(loader, item, (*path, index), lines) for index, item in enumerate(node.value)]
     return loader.construct_object(node, deep=True)

@@ -67,7 +67,7 @@ class FlowType:
     name: str
     keys: dict[str, Prop]
     supported_language: dict[str, Prop]
-    error_handling: dict[str, str]  # kind -> body form ("none")
+    error_handling: dict[str, str]  # kind -> body form ("none": {none: true}; "targetQueue": {targetQueue: <Queue>})
     actions: frozenset[str]
     sources: tuple[str, ...]
 
@@ -84,6 +84,7 @@ class Model:
     failure_outputs: dict[str, ArchType]
     literals: dict[ArchType, LiteralShape]
     actions: dict[str, ActionKind]
+    inferred: dict[str, str]  # entries no public Archy export shows, with why they are modelled anyway
 
     def cite(self, names: tuple[str, ...]) -> str:
         """The sources of an entry, spelled out (for messages and the README)."""
@@ -94,7 +95,7 @@ class Model:
 def load(path: Path = CATALOG) -> Model:
     """The model, read and checked once per process."""
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a safe loader
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
     except (OSError, yaml.YAMLError) as exc:
         raise ModelError(f"{path.name}: cannot be read: {exc}") from None
     return _build(raw, path.name)
@@ -102,6 +103,11 @@ def load(path: Path = CATALOG) -> Model:
 
 def _build(raw: dict[str, Any], file: str) -> Model:
     sources: dict[str, str] = dict(raw["sources"])
+    inferred: dict[str, str] = {}
+
+    def note(where: str, spec: Any) -> None:
+        if isinstance(spec, dict) and spec.get("inferred"):
+            inferred[where] = " ".join(str(spec["inferred"]).split())
 
     def cited(where: str, entry: Any) -> tuple[str, ...]:
         names = entry if isinstance(entry, list) else [entry] if entry else []
@@ -141,6 +147,9 @@ def _build(raw: dict[str, Any], file: str) -> Model:
         error_handling = {}
         for kind, body in spec["errorHandling"].items():
             cited(f"{where}.errorHandling.{kind}", body.get("source"))
+            note(f"{where}.errorHandling.{kind}", body)
+            if body["body"] not in ("none", "targetQueue"):
+                raise ModelError(f"{file}: {where}.errorHandling.{kind}: unknown body {body['body']!r}")
             error_handling[kind] = str(body["body"])
         flow_types[name] = FlowType(
             name, {k: prop(where, k, v, True) for k, v in spec["keys"].items()},
@@ -161,6 +170,7 @@ def _build(raw: dict[str, Any], file: str) -> Model:
         out = {}
         for kind, spec in raw[section].items():
             cited(f"{section}.{kind}", spec.get("source"))
+            note(f"{section}.{kind}", spec)
             out[kind] = typed(f"{section}.{kind}", spec["type"])
         return out
 
@@ -178,4 +188,5 @@ def _build(raw: dict[str, Any], file: str) -> Model:
         failure_outputs={k: typed(f"failureOutputs.{k}", v) for k, v in failure["fields"].items()},
         literals=literals,
         actions=actions,
+        inferred=inferred,
     )

@@ -1,264 +1,282 @@
-"""The checker for rendered flows, run on every render and in the tests.
+"""The project's checks on its rendered flows: Archy conformance first, then the project's own policies.
 
-It checks the Archy structure this project uses: valid YAML under ``inboundShortMessage``; unique state
-refIds and a ``startUpRef`` that resolves; every variable declared (flow or state scope) with the type its
-use needs; every ``callData`` names the stack's data actions integration and an existing action, binds
-exactly that action's inputs (required ones set) and success outputs (into variables of the output's type),
-and has success, failure and timeout paths, each of which still reaches a queue; every participant attribute
-read or written is in the catalog; every queue transferred to is one of the stack's. Each problem is one line:
-``<file>: state '<state>': action '<action>': <what is wrong>``.
+``check_flow`` runs the Archy validator (``genesys_identity.architect.validator``: the flow as Archy would
+accept it, with the stack's data action contracts) and then the policies this project sets for itself, which
+Archy would not refuse but the product needs. Policy problems carry ``kind="policy"`` and are reported apart:
+
+- every ``callData`` binds every field of its data action's contract (``noValue`` for unused ones, as Archy
+  exports do) and gives no required input ``noValue``;
+- every ``callData`` has success, failure and timeout paths, and in message flows the failure and timeout
+  paths still reach a queue (a transfer on the path or after the call): no customer is dropped;
+- every participant attribute a flow reads or writes is a literal name from the catalog; a ``Context.*``
+  attribute read with getParticipantData is one the catalog declares with source ``messenger_database``;
+- every queue a flow transfers to is a literal name of one of the stack's queues.
+
+Each render is parsed once (``architect.loader``, cached by text): the validator, the policies and
+``data_action_calls`` share the same document.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
-
-import yaml
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from genesys_identity.actions.definitions import ActionDefinition
+from genesys_identity.architect.loader import Document, LoadError, Path, load
+from genesys_identity.architect.validator import Problem, contracts_for, validate
 from genesys_identity.catalog import Catalog
 from genesys_identity.errors import GenesysIdentityError
 
-FLOW_TYPE = "inboundShortMessage"
-_VARIABLE_KINDS = {"stringVariable": "string", "booleanVariable": "boolean", "integerVariable": "integer",
-                   "durationVariable": "duration", "queueVariable": "queue", "userVariable": "user",
-                   "stringCollectionVariable": "stringCollection", "integerCollectionVariable": "integerCollection"}
-_CONTRACT_TYPES = {"string": "string", "boolean": "boolean", "integer": "integer", "number": "decimal"}
-_VARIABLE_REF = re.compile(r"\b((?:Flow|State|Task)\.[A-Za-z_][A-Za-z0-9_]*)")
-_START = re.compile(rf"^/{FLOW_TYPE}/states/state\[(?P<ref>[^\]]+)\]$")
+# The channel each rendered message flow serves (the Message.* builtins differ by channel).
+CHANNELS = {"web-messaging.yaml": "webmessaging", "sms.yaml": "sms"}
+MESSAGE_FLOW = FLOW_TYPE = "inboundShortMessage"
 
 
 class FlowCheckError(GenesysIdentityError):
-    """A rendered flow breaks the checker's rules; the message lists every problem with file, state and action."""
+    """A rendered flow fails Archy conformance or the project's policies; the message lists every problem."""
 
 
-@dataclass
-class Context:
-    file: str
-    actions: Mapping[str, ActionDefinition]
-    category: str
-    catalog: Catalog
-    queues: frozenset[str]
-    variables: dict[str, str] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
-    state: str = "-"
+class Rendered(Protocol):
+    """What ``check_rendered`` needs of a render (``flows.render.RenderedFlow``)."""
 
-    def problem(self, action: str, message: str) -> None:
-        self.problems.append(f"{self.file}: state {self.state!r}: action {action!r}: {message}")
+    @property
+    def text(self) -> str: ...
+    @property
+    def spec(self) -> Any: ...
 
 
-def check_flow(file: str, text: str, *, actions: Iterable[ActionDefinition], category: str, catalog: Catalog,
-               queues: Iterable[str]) -> list[str]:
-    ctx = Context(file, {a.name: a for a in actions}, category, catalog, frozenset(queues))
+def check_flow(file: str, source: str | Document, *, actions: Iterable[ActionDefinition], category: str,
+               catalog: Catalog, queues: Iterable[str], channel: str | None = None) -> list[Problem]:
+    """Archy problems (kind "archy") then policy problems (kind "policy") of one rendered flow."""
+    actions = list(actions)
     try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        return [f"{file}: not valid YAML{where}: {getattr(exc, 'problem', exc)}"]
-    if not isinstance(document, dict) or list(document) != [FLOW_TYPE] or not isinstance(document[FLOW_TYPE], dict):
-        return [f"{file}: the document must be one '{FLOW_TYPE}' flow"]
-    flow = document[FLOW_TYPE]
-    for key in ("name", "startUpRef", "states", "defaultLanguage"):
-        if key not in flow:
-            ctx.problems.append(f"{file}: '{key}' is missing")
-    _declare(ctx, flow.get("variables") or [], "Flow.")
-    states = flow.get("states") or []
-    refs: list[str] = []
-    for item in states:
-        state = item.get("state", {}) if isinstance(item, dict) else {}
-        ref = state.get("refId")
-        if not ref:
-            ctx.problems.append(f"{file}: state {state.get('name')!r} has no refId")
-        elif ref in refs:
-            ctx.problems.append(f"{file}: refId {ref!r} is used by two states")
-        refs.append(str(ref))
-    start = _START.match(str(flow.get("startUpRef", "")))
-    if not start or start["ref"] not in refs:
-        ctx.problems.append(f"{file}: startUpRef {flow.get('startUpRef')!r} does not name a state")
-    for item in states:
-        state = item.get("state", {}) if isinstance(item, dict) else {}
-        ctx.state = str(state.get("name"))
-        _declare(ctx, state.get("variables") or [], "State.")
-        _walk(ctx, state.get("actions") or [], reaches_queue_after=False)
-    return ctx.problems
+        document = source if isinstance(source, Document) else load(source, file)
+    except LoadError as exc:
+        return [Problem(exc.file, exc.line, "-", f"not valid YAML: {exc.reason}")]
+    if channel is None:
+        channel = CHANNELS.get(file)
+    problems = validate(document, file, channel=channel, contracts=contracts_for(category, actions))
+    return problems + policies(document, actions=actions, category=category, catalog=catalog, queues=queues)
 
 
-def require_valid(problems: list[str]) -> None:
-    if problems:
-        raise FlowCheckError("rendered flows failed their checks:\n  " + "\n  ".join(problems))
+def check_rendered(flows: Iterable[Rendered], *, actions: Iterable[ActionDefinition], category: str,
+                   catalog: Catalog, queues: Iterable[str]) -> list[Problem]:
+    """Every problem of a stack's renders (each parsed once)."""
+    actions, queues = list(actions), tuple(queues)
+    return [problem for flow in flows for problem in check_flow(
+        flow.spec.output, load(flow.text, flow.spec.output), actions=actions, category=category, catalog=catalog,
+        queues=queues)]
 
 
-def _declare(ctx: Context, variables: list[Any], scope: str) -> None:
-    for item in variables:
-        if not isinstance(item, dict) or len(item) != 1:
-            ctx.problems.append(f"{ctx.file}: a variable declaration must be one typed entry")
+def require_valid(problems: Iterable[Problem]) -> None:
+    """Raise with every problem, Archy conformance and the project's policies listed apart."""
+    problems = list(problems)
+    if not problems:
+        return
+    archy = [str(p) for p in problems if p.kind != "policy"]
+    policy = [str(p) for p in problems if p.kind == "policy"]
+    parts = []
+    if archy:
+        parts.append("Archy conformance:\n  " + "\n  ".join(archy))
+    if policy:
+        parts.append("project policies:\n  " + "\n  ".join(policy))
+    raise FlowCheckError("rendered flows failed their checks:\n" + "\n".join(parts))
+
+
+def data_action_calls(source: str | Document) -> list[tuple[str, str]]:
+    """Every ``(category, action)`` a rendered flow calls, in order of appearance (duplicates kept once)."""
+    document = source if isinstance(source, Document) else load(source)
+    calls: list[tuple[str, str]] = []
+    for step in _steps(document):
+        if step.kind != "callData":
             continue
-        kind, body = next(iter(item.items()))
-        name = str((body or {}).get("name", ""))
-        if kind not in _VARIABLE_KINDS:
-            ctx.problems.append(f"{ctx.file}: variable {name!r}: unknown type {kind!r}")
-        elif not name.startswith(scope):
-            ctx.problems.append(f"{ctx.file}: variable {name!r} must be in the {scope.rstrip('.')} scope here")
-        elif name in ctx.variables:
-            ctx.problems.append(f"{ctx.file}: variable {name!r} is declared twice")
-        else:
-            ctx.variables[name] = _VARIABLE_KINDS[kind]
+        category = step.body.get("category")
+        for name, body in (category.items() if isinstance(category, dict) else ()):
+            data_action = body.get("dataAction") if isinstance(body, dict) else None
+            for action in (data_action if isinstance(data_action, dict) else ()):
+                if (str(name), str(action)) not in calls:
+                    calls.append((str(name), str(action)))
+    return calls
 
 
-def _walk(ctx: Context, actions: list[Any], reaches_queue_after: bool) -> bool:
-    """Check a list of actions; return whether it reaches a queue (a transfer here or after it)."""
-    reaches = reaches_queue_after
+# -- walking the actions ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Step:
+    kind: str
+    body: dict[str, Any]
+    path: Path  # to the action's body
+    where: str  # display path, as the validator prints it
+    reaches_queue_after: bool  # a transfer follows this action on its path (or after the enclosing action)
+
+
+def _steps(document: Document) -> Iterator[_Step]:
+    root = document.value
+    if not isinstance(root, dict) or len(root) != 1:
+        return
+    (flow_type, flow), = root.items()
+    if not isinstance(flow, dict):
+        return
+    for section, item_kind in (("states", "state"), ("tasks", "task")):
+        items = flow.get(section)
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            body = item.get(item_kind) if isinstance(item, dict) else None
+            if not isinstance(body, dict):
+                continue
+            label = f"{item_kind}[{body.get('refId', index)}]"
+            yield from _walk(body.get("actions"), (str(flow_type), section, index, item_kind, "actions"), label, False)
+
+
+def _walk(actions: Any, path: Path, where: str, after: bool) -> Iterator[_Step]:
+    if not isinstance(actions, list):
+        return
     for index, item in enumerate(actions):
         if not isinstance(item, dict) or len(item) != 1:
-            ctx.problems.append(f"{ctx.file}: state {ctx.state!r}: an action must be one typed entry")
             continue
-        kind, body = next(iter(item.items()))
-        body = body or {}
-        name = str(body.get("name", kind))
-        if "name" not in body:
-            ctx.problem(name, "has no name")
-        later = _transfers(actions[index + 1:]) or reaches_queue_after
-        _check_expressions(ctx, name, body)
-        if kind == "callData":
-            _check_call(ctx, name, body, later)
-        elif kind in ("getParticipantData", "setParticipantData"):
-            _check_attributes(ctx, name, kind, body)
-        elif kind == "transferToAcd":
-            queue = (((body.get("targetQueue") or {}).get("lit")) or {})
-            if isinstance(queue, dict) and queue.get("name") not in ctx.queues:
-                ctx.problem(name, f"transfers to queue {queue.get('name')!r}, which this stack does not declare")
-            reaches = True
-        elif kind == "updateData":
-            for statement in body.get("statements") or []:
-                (stype, sbody), = statement.items()
-                _need_variable(ctx, name, str((sbody or {}).get("variable")), stype)
-        elif kind == "decision":
-            for branch in ("yes", "no"):
-                _walk(ctx, (((body.get("outputs") or {}).get(branch)) or {}).get("actions") or [], later)
-        elif kind == "switch":
-            first_true = (body.get("evaluate") or {}).get("firstTrue") or {}
-            _walk(ctx, (first_true.get("default") or {}).get("actions") or [], later)
-            for case in first_true.get("cases") or []:
-                _walk(ctx, (case.get("case") or {}).get("actions") or [], later)
-    return reaches
+        (kind, body), = item.items()
+        if not isinstance(body, dict):
+            continue
+        kind = str(kind)
+        later = after or _transfers(actions[index + 1:])
+        apath = (*path, index, kind)
+        awhere = f"{where}/{kind}[{body.get('name', index)}]"
+        yield _Step(kind, body, apath, awhere, later)
+        for inner_path, inner_where, inner in _branches(kind, body, apath, awhere):
+            yield from _walk(inner, inner_path, inner_where, later)
+
+
+def _branches(kind: str, body: dict[str, Any], path: Path, where: str) -> Iterator[tuple[Path, str, Any]]:
+    outputs = body.get("outputs")
+    if isinstance(outputs, dict):
+        for name, branch in outputs.items():
+            if isinstance(branch, dict):
+                shown = {True: "yes", False: "no"}.get(name, name) if isinstance(name, bool) else name
+                yield (*path, "outputs", str(name), "actions"), f"{where}/outputs/{shown}", branch.get("actions")
+    if kind == "switch":
+        first = (body.get("evaluate") or {}).get("firstTrue") if isinstance(body.get("evaluate"), dict) else None
+        if isinstance(first, dict):
+            default = first.get("default")
+            if isinstance(default, dict):
+                yield (*path, "evaluate", "firstTrue", "default", "actions"), f"{where}/evaluate/firstTrue/default", \
+                    default.get("actions")
+            for index, case in enumerate(first.get("cases") or []):
+                inner = case.get("case") if isinstance(case, dict) else None
+                if isinstance(inner, dict):
+                    yield ((*path, "evaluate", "firstTrue", "cases", index, "case", "actions"),
+                           f"{where}/evaluate/firstTrue/cases[{index}]", inner.get("actions"))
 
 
 def _transfers(actions: list[Any]) -> bool:
     return any(isinstance(a, dict) and "transferToAcd" in a for a in actions)
 
 
-def _check_call(ctx: Context, name: str, body: dict[str, Any], reaches_queue_after: bool) -> None:
-    category = body.get("category") or {}
-    if not isinstance(category, dict) or len(category) != 1:
-        ctx.problem(name, "callData needs one category")
-        return
-    (category_name, category_body), = category.items()
-    if category_name != ctx.category:
-        ctx.problem(name, f"calls category {category_name!r}, not the stack's data actions integration {ctx.category!r}")
-    data_action = (category_body or {}).get("dataAction") or {}
-    if not isinstance(data_action, dict) or len(data_action) != 1:
-        ctx.problem(name, "callData needs one dataAction")
-        return
-    (action_name, bindings), = data_action.items()
-    definition = ctx.actions.get(action_name)
-    if definition is None:
-        ctx.problem(name, f"calls unknown data action {action_name!r} (known: {', '.join(sorted(ctx.actions))})")
-        return
-    bindings = bindings or {}
-    given = bindings.get("inputs") or {}
-    _exactly(ctx, name, action_name, "input", definition.input_schema.get("properties", {}), given)
-    for required in definition.input_schema.get("required", []):
-        if required in given and (given[required] or {}).get("noValue"):
-            ctx.problem(name, f"{action_name}: required input {required!r} has no value")
-    contract_outputs = definition.output_schema.get("properties", {})
-    outputs = bindings.get("successOutputs") or {}
-    _exactly(ctx, name, action_name, "success output", contract_outputs, outputs)
-    for output, form in outputs.items():
-        if isinstance(form, dict) and "var" in form and output in contract_outputs:
-            needed = _CONTRACT_TYPES.get(str(contract_outputs[output].get("type")), "string")
-            _need_variable(ctx, name, str(form["var"]), needed)
-    paths = body.get("outputs") or {}
+def _reaches_queue(actions: Any, after: bool) -> bool:
+    """Whether a path of actions ends in a queue: a transfer on it, in every branch of a decision, or after it."""
+    if after:
+        return True
+    if not isinstance(actions, list):
+        return False
+    for item in actions:
+        if not isinstance(item, dict) or len(item) != 1:
+            continue
+        (kind, body), = item.items()
+        if kind == "transferToAcd":
+            return True
+        if kind == "decision" and isinstance(body, dict) and isinstance(body.get("outputs"), dict):
+            branches = [b.get("actions") if isinstance(b, dict) else None for b in body["outputs"].values()]
+            if len(branches) == 2 and all(_reaches_queue(b, False) for b in branches):
+                return True
+    return False
+
+
+# -- the policies ----------------------------------------------------------------------------------------------
+def policies(document: Document, *, actions: Iterable[ActionDefinition], category: str, catalog: Catalog,
+             queues: Iterable[str]) -> list[Problem]:
+    """The project's own rules for its flows (kind "policy"), in document order."""
+    contracts = contracts_for(category, actions)
+    known = {a.name: a for a in catalog.attributes}
+    stack_queues = frozenset(queues)
+    root = document.value
+    message_flow = isinstance(root, dict) and MESSAGE_FLOW in root
+    problems: list[Problem] = []
+
+    def problem(path: Path, where: str, message: str) -> None:
+        problems.append(Problem(document.file, document.line(path), where, message, "policy"))
+
+    for step in _steps(document):
+        if step.kind == "callData":
+            _call_policies(step, contracts, message_flow, problem)
+        elif step.kind in ("getParticipantData", "setParticipantData", "setConversationData"):
+            _attribute_policies(step, known, problem)
+        elif step.kind == "transferToAcd":
+            target = step.body.get("targetQueue")
+            literal = target.get("lit") if isinstance(target, dict) else None
+            where = f"{step.where}/targetQueue"
+            if not isinstance(literal, dict):
+                problem((*step.path, "targetQueue"), where,
+                        "the queue must be a literal {name: ...} so it can be checked against the stack's queues")
+            elif literal.get("name") not in stack_queues:
+                problem((*step.path, "targetQueue"), where,
+                        f"transfers to queue {literal.get('name')!r}, which this stack does not declare "
+                        f"(stack queues: {', '.join(sorted(stack_queues))})")
+    return sorted(problems, key=lambda p: p.line)
+
+
+def _call_policies(step: _Step, contracts: Mapping[tuple[str, str], ActionDefinition], message_flow: bool,
+                   problem: Any) -> None:
+    category = step.body.get("category")
+    if isinstance(category, dict) and len(category) == 1:
+        (name, body), = category.items()
+        data_action = body.get("dataAction") if isinstance(body, dict) else None
+        if isinstance(data_action, dict) and len(data_action) == 1:
+            (action, bindings), = data_action.items()
+            definition = contracts.get((str(name), str(action)))
+            if definition is not None and isinstance(bindings, dict):
+                bpath = (*step.path, "category", str(name), "dataAction", str(action))
+                bwhere = f"{step.where}/category[{name}]/dataAction[{action}]"
+                given: dict[str, Any] = bindings["inputs"] if isinstance(bindings.get("inputs"), dict) else {}
+                outputs: dict[str, Any] = (bindings["successOutputs"] if isinstance(bindings.get("successOutputs"), dict)
+                                           else {})
+                for what, contract, bound, key in (
+                        ("input", definition.input_schema.get("properties", {}), given, "inputs"),
+                        ("success output", definition.output_schema.get("properties", {}), outputs, "successOutputs")):
+                    for missing in sorted(set(contract) - set(bound)):
+                        problem((*bpath, key), f"{bwhere}/{key}",
+                                f"{what} {missing!r} is not bound (bind it or give noValue, as Archy exports do)")
+                for required in definition.input_schema.get("required", []):
+                    form = given.get(required)
+                    if isinstance(form, dict) and form.get("noValue") is True:
+                        problem((*bpath, "inputs", required), f"{bwhere}/inputs.{required}",
+                                f"required input {required!r} has no value")
+    paths: dict[str, Any] = step.body["outputs"] if isinstance(step.body.get("outputs"), dict) else {}
     for path in ("success", "failure", "timeout"):
         if path not in paths:
-            ctx.problem(name, f"has no {path} path")
+            problem(step.path, step.where, f"has no {path} path")
             continue
-        path_actions = (paths[path] or {}).get("actions") or []
-        if not _walk(ctx, path_actions, reaches_queue_after) and path != "success":
-            ctx.problem(name, f"its {path} path never reaches a queue: the customer would be dropped")
+        branch = paths[path]
+        actions = branch.get("actions") if isinstance(branch, dict) else None
+        if message_flow and path != "success" and not _reaches_queue(actions, step.reaches_queue_after):
+            problem((*step.path, "outputs", path), f"{step.where}/outputs/{path}",
+                    f"the {path} path never reaches a queue: the customer would be dropped")
 
 
-def _exactly(ctx: Context, name: str, action_name: str, what: str, contract: Mapping[str, Any],
-             bound: Mapping[str, Any]) -> None:
-    """A callData binds every field of the contract (noValue for unused ones, as Archy exports do) and no other."""
-    for missing in sorted(set(contract) - set(bound)):
-        ctx.problem(name, f"{action_name}: {what} {missing!r} is not bound (bind it or give noValue)")
-    for unknown in sorted(set(bound) - set(contract)):
-        ctx.problem(name, f"{action_name}: has no {what} {unknown!r}")
-
-
-def _check_attributes(ctx: Context, name: str, kind: str, body: dict[str, Any]) -> None:
-    known = {a.name: a for a in ctx.catalog.attributes}
-    for item in body.get("attributes") or []:
-        attribute = (item or {}).get("attribute") or {}
-        literal = (attribute.get("name") or {}).get("lit")
-        if literal is None:
-            ctx.problem(name, "participant attribute names must be literals (so they can be checked)")
+def _attribute_policies(step: _Step, known: Mapping[str, Any], problem: Any) -> None:
+    items = step.body.get("attributes")
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        attribute = item.get("attribute") if isinstance(item, dict) else None
+        if not isinstance(attribute, dict):
             continue
-        literal = str(literal)
-        if kind == "getParticipantData" and literal.startswith("Context."):
+        apath = (*step.path, "attributes", index, "attribute", "name")
+        where = f"{step.where}/attributes[{index}]/name"
+        name = attribute.get("name")
+        literal = name.get("lit") if isinstance(name, dict) else None
+        if not isinstance(literal, str):
+            problem(apath, where, "participant attribute names must be literals (so they can be checked)")
+            continue
+        if step.kind == "getParticipantData" and literal.startswith("Context."):
             website = literal.removeprefix("Context.")
             if website not in known or known[website].source != "messenger_database":
-                ctx.problem(name, f"reads website attribute {literal!r}, which the catalog does not declare "
-                                  "with source messenger_database")
+                problem(apath, where, f"reads website attribute {literal!r}, which the catalog does not declare "
+                                      "with source messenger_database")
         elif literal not in known:
-            ctx.problem(name, f"participant attribute {literal!r} is not in the catalog")
-        if kind == "getParticipantData":
-            _need_variable(ctx, name, str(attribute.get("variable")), "string")
-
-
-def _need_variable(ctx: Context, action: str, variable: str, kind: str) -> None:
-    declared = ctx.variables.get(variable)
-    if declared is None:
-        ctx.problem(action, f"uses variable {variable!r}, which is not declared")
-    elif declared != kind:
-        ctx.problem(action, f"variable {variable!r} is {declared}, but this use needs {kind}")
-
-
-def _check_expressions(ctx: Context, action: str, node: Any) -> None:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "exp" and isinstance(value, str):
-                for ref in _VARIABLE_REF.findall(value):
-                    if ref not in ctx.variables:
-                        ctx.problem(action, f"expression uses {ref!r}, which is not declared")
-            elif key not in ("actions", "outputs"):  # nested actions are checked as actions of their own
-                _check_expressions(ctx, action, value)
-    elif isinstance(node, list):
-        for item in node:
-            _check_expressions(ctx, action, item)
-
-
-def data_action_calls(text: str) -> list[tuple[str, str]]:
-    """Every ``(category, action)`` a rendered flow calls, in order of appearance (duplicates kept once)."""
-    calls: list[tuple[str, str]] = []
-
-    def visit(node: Any) -> None:
-        if isinstance(node, dict):
-            call = node.get("callData")
-            if isinstance(call, dict):
-                for category, body in (call.get("category") or {}).items():
-                    for action in ((body or {}).get("dataAction") or {}):
-                        if (str(category), str(action)) not in calls:
-                            calls.append((str(category), str(action)))
-            for value in node.values():
-                visit(value)
-        elif isinstance(node, list):
-            for item in node:
-                visit(item)
-
-    visit(yaml.safe_load(text))
-    return calls
+            problem(apath, where, f"participant attribute {literal!r} is not in the catalog")
