@@ -122,7 +122,7 @@ def build(settings: StackSettings, scope: str = "") -> dict[str, pulumi.Output[A
         flow_id=published.ids["web-messaging"],
     ), genesys)
 
-    SmsRouting(f"{scope}sms-routing", region=settings.region, number_ids=settings.sms_number_ids,
+    SmsRouting(f"{scope}sms-routing", region=settings.region, numbers=settings.sms_numbers,
                flow_id=published.ids["sms"], division_id=settings.division_id, opts=genesys)
 
     return {

@@ -92,11 +92,17 @@ def test_check_names_missing_and_mistyped_properties(provider) -> None:  # type:
 
 def test_sms_identity_resolution_uses_the_same_mechanism(api_client_factory, fake_genesys) -> None:  # type: ignore[no-untyped-def]
     state, _ = fake_genesys
-    state.known_ids.add("addr-1")
+    state.add_sms_number("num-1", "+13175550100", recipient_id="rcp-1")
     provider = RestSettingProvider("sms-identityresolution", client_factory=api_client_factory)
-    props = {"region": "us-east-1", "address_id": "addr-1", "division_id": None, "resolve_identities": True}
-    assert provider.create(props).id == "sms-identityresolution/addr-1"
-    assert state.documents["/api/v2/routing/sms/identityresolution/phonenumbers/addr-1"] == {"resolveIdentities": True}
+    props = {"region": "us-east-1", "phone_number": "+13175550100", "address_id": None, "division_id": None,
+             "resolve_identities": True}
+    created = provider.create(props)
+    assert created.id == "sms-identityresolution/+13175550100"
+    assert created.outs["address_id"] == "num-1"  # the number's id, read from the org, kept in the state
+    assert state.documents["/api/v2/routing/sms/identityresolution/phonenumbers/num-1"] == {"resolveIdentities": True}
+    provider.delete(created.id, created.outs)
+    assert state.documents["/api/v2/routing/sms/identityresolution/phonenumbers/num-1"] == {"resolveIdentities": False}
+    assert state.refused == []
 
 
 def test_429_is_retried_after_the_retry_after_delay(provider, fake_genesys, sleeps) -> None:  # type: ignore[no-untyped-def]
@@ -185,16 +191,68 @@ def test_fake_refuses_a_malformed_document(fake_genesys, api_client_factory) -> 
 
 def test_an_sms_number_is_routed_to_a_flow_and_a_new_flow_is_an_update(api_client_factory, fake_genesys) -> None:  # type: ignore[no-untyped-def]
     state, _ = fake_genesys
-    state.known_ids.add("sms-1")
+    state.add_sms_number("num-1", "+13175550100", recipient_id="rcp-1")
     routing = RestSettingProvider("message-routing", client_factory=api_client_factory)
-    props = {"region": "us-east-1", "recipient_id": "sms-1", "flow_id": "flow-a"}
+    props = {"region": "us-east-1", "phone_number": "+13175550100", "recipient_id": None, "flow_id": "flow-a"}
     created = routing.create(props)
-    assert created.id == "message-routing/sms-1"
-    assert state.documents["/api/v2/routing/message/recipients/sms-1"]["flow"] == {"id": "flow-a"}
+    assert created.id == "message-routing/+13175550100" and created.outs["recipient_id"] == "rcp-1"
+    assert state.documents["/api/v2/routing/message/recipients/rcp-1"]["flow"] == {"id": "flow-a"}
     moved = {**props, "flow_id": "flow-b"}
     diff = routing.diff(created.id, created.outs, moved)
     assert diff.changes and not diff.replaces
     routing.update(created.id, created.outs, moved)
-    assert routing.read(created.id, moved).outs["flow_id"] == "flow-b"
+    assert routing.read(created.id, created.outs).outs["flow_id"] == "flow-b"
     routing.delete(created.id, moved)  # Genesys wants a flow on a recipient: the last routing stays
-    assert state.documents["/api/v2/routing/message/recipients/sms-1"]["flow"] == {"id": "flow-b"}
+    assert state.documents["/api/v2/routing/message/recipients/rcp-1"]["flow"] == {"id": "flow-b"}
+    assert routing.diff(created.id, created.outs, {**props, "phone_number": "+13175550101"}).replaces == ["phone_number"]
+    assert state.refused == []
+
+
+def test_sms_numbers_resolve_across_pages_and_by_recipient_name(api_client_factory, fake_genesys) -> None:  # type: ignore[no-untyped-def]
+    from genesys_identity.genesys.dynamic import find_recipient, find_sms_number
+
+    state, _ = fake_genesys
+    for i in range(130):  # two pages of 100
+        state.add_sms_number(f"num-{i}", f"+1317555{i:04d}", recipient_id=f"rcp-{i}")
+    client = api_client_factory("us-east-1")
+    assert find_sms_number(client, "+13175550129")["id"] == "num-129"
+    assert find_recipient(client, "+13175550129", "num-129") == "rcp-129"  # on the second page, by its name
+    numbers = [c.path for c in state.calls if c.path.startswith("/api/v2/routing/sms/phonenumbers")]
+    assert numbers and all("phoneNumber=13175550129" in p for p in numbers)
+    pages = [c.path for c in state.calls if c.path.startswith("/api/v2/routing/message/recipients")]
+    assert len(pages) == 2 and all("messengerType=sms" in p for p in pages)
+    assert state.refused == []
+
+
+def test_a_recipient_with_the_numbers_id_is_its_recipient(api_client_factory, fake_genesys) -> None:  # type: ignore[no-untyped-def]
+    from genesys_identity.genesys.dynamic import find_recipient
+
+    state, _ = fake_genesys
+    state.add_sms_number("num-1", "+13175550100")  # recipient id == number id
+    state.recipients[0]["name"] = "Support line"
+    assert find_recipient(api_client_factory("us-east-1"), "+13175550100", "num-1") == "num-1"
+
+
+def test_a_number_the_org_lacks_stops_the_deploy_naming_it(api_client_factory, fake_genesys) -> None:  # type: ignore[no-untyped-def]
+    state, _ = fake_genesys
+    state.add_sms_number("num-1", "+13175550100", recipient_id="rcp-1")
+    routing = RestSettingProvider("message-routing", client_factory=api_client_factory)
+    props = {"region": "us-east-1", "phone_number": "+13175550199", "recipient_id": None, "flow_id": "flow-a"}
+    with pytest.raises(GenesysApiError, match=r"^message-routing: SMS number \+13175550199 is not provisioned in this org"):
+        routing.create(props)
+    # A number with no SMS recipient, and a number two recipients claim, are refused too.
+    state.add_sms_number("num-2", "+13175550102", recipient_id="rcp-2")
+    state.recipients.pop()
+    with pytest.raises(GenesysApiError, match=r"SMS number \+13175550102 has no SMS message recipient"):
+        routing.create({**props, "phone_number": "+13175550102"})
+    state.recipients.append({"id": "rcp-x", "name": "+1 (317) 555-0100", "messengerType": "sms"})
+    with pytest.raises(GenesysApiError, match=r"SMS number \+13175550100 matches several message recipients"):
+        routing.create({**props, "phone_number": "+13175550100"})
+    assert not any(c.method == "PUT" for c in state.calls)
+
+
+def test_check_refuses_a_phone_number_that_is_not_e164() -> None:
+    routing = RestSettingProvider("message-routing")
+    result = routing.check({}, {"region": "us-east-1", "phone_number": "317-555-0100", "flow_id": "f"})
+    assert [f.reason for f in result.failures] == [
+        "message-routing: phone_number must be E.164 (+ and digits), got '317-555-0100'"]

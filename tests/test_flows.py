@@ -107,7 +107,7 @@ def test_the_web_deployment_runs_the_web_flow_and_sms_numbers_route_to_the_sms_f
     assert resources["messenger-deployment"]["inputs"]["flowId"] == "(id of flows-web-messaging)"
     [routing] = [r for r in dev_plan.resources if r["type"] == "pulumi-python:dynamic/genesys:MessageRouting"]
     assert routing["inputs"]["flow_id"] == "(id of flows-sms)"
-    assert routing["inputs"]["recipient_id"] == "3f1c9a52-7d0e-4b8e-9c55-2a1d7e6b0c41"
+    assert routing["inputs"]["phone_number"] == "+13175550100"  # its recipient id is read from the org at deploy time
     [resolution] = [r for r in dev_plan.resources if r["type"] == "pulumi-python:dynamic/genesys:SmsIdentityResolution"]
     assert resolution["inputs"]["resolve_identities"] is True
     web = resources["flows-web-messaging"]["inputs"]

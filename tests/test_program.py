@@ -53,8 +53,8 @@ def test_resources_use_the_bridged_type_tokens(dev_plan: Plan) -> None:
         "outcomes": "genesys-identity:outcomes:OutcomeTrigger",
         "outcomes-trigger": "genesyscloud:index/processautomationTrigger:ProcessautomationTrigger",
         "sms-routing": "genesys-identity:smsRouting:SmsRouting",
-        "sms-routing-3f1c9a52-7d0e-4b8e-9c55-2a1d7e6b0c41": "pulumi-python:dynamic/genesys:MessageRouting",
-        "sms-routing-3f1c9a52-7d0e-4b8e-9c55-2a1d7e6b0c41-identity-resolution":
+        "sms-routing-13175550100": "pulumi-python:dynamic/genesys:MessageRouting",
+        "sms-routing-13175550100-identity-resolution":
             "pulumi-python:dynamic/genesys:SmsIdentityResolution",
     }
 

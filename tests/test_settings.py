@@ -270,7 +270,7 @@ def test_a_project_secret_key_must_hold_a_secure_value_even_with_a_default(proje
     ("stitchingReplicas", "two", "must be of type 'integer'"),
     ("authenticationEnabled", "yes", "must be of type 'boolean'"),
     ("allowedDomains", "www.example.com", "must be of type 'array<string>' (a single value; write a YAML list"),
-    ("smsNumberIds", "3f1c9a52-7d0e-4b8e-9c55-2a1d7e6b0c41", "must be of type 'array<string>' (a single value"),
+    ("smsNumbers", "+13175550100", "must be of type 'array<string>' (a single value"),
     ("webQueue", ["a", "b"], "must be of type 'string'"),
     ("webQueue", None, "must be of type 'string' (the key is there with an empty value)"),
 ])
@@ -295,7 +295,7 @@ def test_a_scalar_for_a_list_never_leaks_a_json_parser_message() -> None:
     message = error_for(allowedDomains="www.example.com")
     assert message == ("Pulumi.dev.yaml: genesys-identity:allowedDomains must be a non-empty list of host names without "
                        "scheme or path (got a single value; write a YAML list, one `- item` per line)")
-    assert "Expecting value" not in error_for(smsNumberIds="abc")
+    assert "Expecting value" not in error_for(smsNumbers="abc")
 
 
 def test_web_and_sms_need_two_queues() -> None:
@@ -304,12 +304,21 @@ def test_web_and_sms_need_two_queues() -> None:
 
 
 @pytest.mark.parametrize(("value", "expected"), [
-    ("sms-number-1", "is not an id: Genesys ids are UUIDs"),
-    ("+15552017788", "is a phone number, not the number's id"),
-    ("(555) 201-7788", "is a phone number, not the number's id"),
+    ("3f1c9a52-7d0e-4b8e-9c55-2a1d7e6b0c41", "is an id; name the SMS number itself in E.164 form"),
+    ("(317) 555-0100", "is not an E.164 number: write + and the country code"),
+    ("+1317", "is not an E.164 number"),
+    ("+999123456789", "is not a possible phone number"),
 ])
-def test_sms_number_ids_must_be_ids(value: str, expected: str) -> None:
-    assert expected in error_for(smsNumberIds=[value])
+def test_sms_numbers_are_e164_numbers(value: str, expected: str) -> None:
+    assert expected in error_for(smsNumbers=[value])
+
+
+def test_sms_numbers_are_kept_as_given() -> None:
+    from genesys_identity.settings import parse_sms_numbers
+
+    assert parse_sms_numbers(["+13175550100", "+442071838750"]) == ("+13175550100", "+442071838750")
+    with pytest.raises(ValueError, match="listed twice"):
+        parse_sms_numbers(["+13175550100", "+13175550100"])
 
 
 def test_the_last_agent_window_stays_within_what_the_context_action_accepts() -> None:

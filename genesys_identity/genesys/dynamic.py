@@ -6,10 +6,19 @@ resolution, SMS identity resolution and SMS message routing share one tested mec
 
 Properties are snake_case, as in the platform SDK's models. The provider reads OAuth client credentials
 from the same environment variables as the genesyscloud provider; they never enter the resource's state.
+
+SMS numbers are named by their E.164 number, what users know. No public source says which id the SMS
+identity-resolution path (``.../phonenumbers/{addressId}``) and the message routing path
+(``/routing/message/recipients/{recipientId}``) take, so both are read from the org when the resource is
+created or updated: the number's id from ``GET /api/v2/routing/sms/phonenumbers`` (``SmsPhoneNumber.phoneNumber``),
+its recipient from ``GET /api/v2/routing/message/recipients?messengerType=sms`` (the recipient whose id is the
+number's id or whose name is the number; none or several is an error naming the number). The resolved ids are
+kept in the resource's state.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +26,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dyn
 
-from genesys_identity.errors import GenesysApiError
+from genesys_identity.errors import GenesysApiError, GenesysIdentityError
 from genesys_identity.genesys.rest import GenesysApiClient
 
 Props = Mapping[str, Any]
@@ -33,9 +42,11 @@ class RestSetting:
     to_body: Callable[[Props], dict[str, Any]]
     from_body: Callable[[Mapping[str, Any]], dict[str, Any]]
     reset_body: Callable[[Props], dict[str, Any]] | None
+    # Ids read from the org at deploy time (path placeholders that are not identity properties).
+    resolve: Callable[[GenesysApiClient, Props], dict[str, str]] | None = None
 
     def url(self, props: Props) -> str:
-        return self.path.format(**{key: props[key] for key in self.identity})
+        return self.path.format(**props)
 
     def resource_id(self, props: Props) -> str:
         return "/".join([self.kind, *(str(props[key]) for key in self.identity)])
@@ -109,15 +120,70 @@ WEB_DEPLOYMENT_IDENTITY_RESOLUTION = RestSetting(
     reset_body=_web_identity_reset,
 )
 
+class SmsNumberNotFound(GenesysIdentityError):
+    """An SMS number of the stack is not provisioned in the org (the message names it)."""
+
+
+def _listing(client: GenesysApiClient, path: str) -> list[dict[str, Any]]:
+    """Every entity of a paged listing (``pageSize``/``pageNumber``/``pageCount``)."""
+    entities: list[dict[str, Any]] = []
+    number = 1
+    separator = "&" if "?" in path else "?"
+    while True:
+        page = client.get(f"{path}{separator}pageSize=100&pageNumber={number}") or {}
+        entities += [e for e in page.get("entities") or [] if isinstance(e, dict)]
+        if number >= int(page.get("pageCount") or 1) or not page.get("entities"):
+            return entities
+        number += 1
+
+
+def _digits(text: Any) -> str:
+    return "".join(ch for ch in str(text or "") if ch.isdigit())
+
+
+def find_sms_number(client: GenesysApiClient, e164: str) -> dict[str, Any]:
+    """The org's ``SmsPhoneNumber`` whose ``phoneNumber`` is ``e164``."""
+    found = [n for n in _listing(client, f"/api/v2/routing/sms/phonenumbers?phoneNumber={_digits(e164)}")
+             if n.get("phoneNumber") == e164 and n.get("id")]
+    if not found:
+        raise SmsNumberNotFound(f"SMS number {e164} is not provisioned in this org "
+                                "(GET /api/v2/routing/sms/phonenumbers lists none with that phoneNumber)")
+    return found[0]
+
+
+def find_recipient(client: GenesysApiClient, e164: str, number_id: str) -> str:
+    """The id of the SMS messaging recipient of ``e164``: the recipient with the number's id or named by the number."""
+    recipients = _listing(client, "/api/v2/routing/message/recipients?messengerType=sms")
+    matches = {str(r["id"]) for r in recipients
+               if r.get("id") and (r["id"] == number_id or _digits(r.get("name")) == _digits(e164))}
+    if not matches:
+        raise SmsNumberNotFound(f"SMS number {e164} has no SMS message recipient in this org "
+                                "(GET /api/v2/routing/message/recipients?messengerType=sms)")
+    if len(matches) > 1:
+        raise SmsNumberNotFound(f"SMS number {e164} matches several message recipients ({', '.join(sorted(matches))}); "
+                                "route it by hand or remove the duplicate")
+    return matches.pop()
+
+
+def _resolve_address(client: GenesysApiClient, props: Props) -> dict[str, str]:
+    return {"address_id": str(find_sms_number(client, str(props["phone_number"]))["id"])}
+
+
+def _resolve_recipient(client: GenesysApiClient, props: Props) -> dict[str, str]:
+    number = find_sms_number(client, str(props["phone_number"]))
+    return {"recipient_id": find_recipient(client, str(props["phone_number"]), str(number["id"]))}
+
+
 SMS_IDENTITY_RESOLUTION = RestSetting(
     kind="sms-identityresolution",
     path="/api/v2/routing/sms/identityresolution/phonenumbers/{address_id}",
-    identity=("address_id",),
+    identity=("phone_number",),
     managed=("division_id", "resolve_identities"),
     booleans=("resolve_identities",),
     to_body=_sms_identity_body,
     from_body=_sms_identity_props,
     reset_body=_sms_identity_reset,
+    resolve=_resolve_address,
 )
 
 def _routing_body(props: Props) -> dict[str, Any]:
@@ -129,17 +195,18 @@ def _routing_props(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # An SMS number (a messaging recipient) routed to an inbound message flow. Genesys wants a flow on a
-# recipient, so deleting this leaves the last routing in place (reset_body None); the SMS number's id is
-# its recipient id.
+# recipient, so deleting this leaves the last routing in place (reset_body None); the recipient is
+# resolved from the number at deploy time.
 MESSAGE_ROUTING = RestSetting(
     kind="message-routing",
     path="/api/v2/routing/message/recipients/{recipient_id}",
-    identity=("recipient_id",),
+    identity=("phone_number",),
     managed=("flow_id",),
     booleans=(),
     to_body=_routing_body,
     from_body=_routing_props,
     reset_body=None,
+    resolve=_resolve_recipient,
 )
 
 SETTINGS: dict[str, RestSetting] = {
@@ -169,6 +236,10 @@ class RestSettingProvider(dyn.ResourceProvider):
             for key in ("region", *self.setting.identity)
             if not news.get(key)
         ]
+        if "phone_number" in self.setting.identity and news.get("phone_number") \
+                and not re.fullmatch(r"\+[1-9]\d{6,14}", str(news["phone_number"])):
+            failures.append(dyn.CheckFailure("phone_number", f"{self.kind}: phone_number must be E.164 (+ and digits), "
+                                                             f"got {news['phone_number']!r}"))
         failures += [
             dyn.CheckFailure(key, f"{self.kind}: {key} must be true or false")
             for key in self.setting.booleans
@@ -176,15 +247,31 @@ class RestSettingProvider(dyn.ResourceProvider):
         ]
         return dyn.CheckResult(news, failures)
 
+    def _resolved(self, client: GenesysApiClient, props: Props, *, fresh: bool) -> dict[str, Any]:
+        """``props`` with the ids read from the org (again when ``fresh``, else only when the state lacks them)."""
+        resolve = self.setting.resolve
+        if resolve is None:
+            return dict(props)
+        if not fresh and all(key in props and props[key] for key in self._path_keys()):
+            return dict(props)
+        try:
+            return {**props, **resolve(client, props)}
+        except GenesysIdentityError as exc:
+            raise GenesysApiError(f"{self.kind}: {exc}") from None
+
+    def _path_keys(self) -> list[str]:
+        return [name for name in re.findall(r"{(\w+)}", self.setting.path) if name not in self.setting.identity]
+
     def _put(self, props: Props) -> dict[str, Any]:
         setting = self.setting
         client = self._client(props)
         try:
-            answer = client.put(setting.url(props), setting.to_body(props))
+            resolved = self._resolved(client, props, fresh=True)
+            answer = client.put(setting.url(resolved), setting.to_body(resolved))
         finally:
             client.close()
         live = setting.from_body(answer) if isinstance(answer, Mapping) else {}
-        return {**props, **{key: value for key, value in live.items() if key in setting.managed}}
+        return {**resolved, **{key: value for key, value in live.items() if key in setting.managed}}
 
     def create(self, props: dict[str, Any]) -> dyn.CreateResult:
         return dyn.CreateResult(self.setting.resource_id(props), self._put(props))
@@ -196,10 +283,11 @@ class RestSettingProvider(dyn.ResourceProvider):
         setting = self.setting
         client = self._client(props)
         try:
-            answer = client.get(setting.url(props))
+            resolved = self._resolved(client, props, fresh=False)
+            answer = client.get(setting.url(resolved))
         finally:
             client.close()
-        return dyn.ReadResult(id_, {**props, **setting.from_body(answer or {})})
+        return dyn.ReadResult(id_, {**resolved, **setting.from_body(answer or {})})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         setting = self.setting
@@ -207,7 +295,8 @@ class RestSettingProvider(dyn.ResourceProvider):
             return
         client = self._client(props)
         try:
-            client.put(setting.url(props), setting.reset_body(props))
+            resolved = self._resolved(client, props, fresh=False)
+            client.put(setting.url(resolved), setting.reset_body(resolved))
         except GenesysApiError as exc:
             if exc.status != 404:  # the object it configured is gone: nothing left to reset
                 raise
@@ -256,34 +345,34 @@ class WebDeploymentIdentityResolution(dyn.Resource, module="genesys", name="WebD
 
 
 class SmsIdentityResolution(dyn.Resource, module="genesys", name="SmsIdentityResolution"):
-    """Identity resolution of an SMS number (``/routing/sms/identityresolution/phonenumbers/{id}``)."""
+    """Identity resolution of an SMS number named by its E.164 number (the number's id is read from the org)."""
 
     def __init__(
         self,
         name: str,
         *,
         region: str,
-        address_id: pulumi.Input[str],
+        phone_number: str,
         resolve_identities: bool,
         division_id: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
-        props = {"region": region, "address_id": address_id, "division_id": division_id,
+        props = {"region": region, "phone_number": phone_number, "address_id": None, "division_id": division_id,
                  "resolve_identities": resolve_identities}
         super().__init__(RestSettingProvider(SMS_IDENTITY_RESOLUTION.kind), name, props, opts)
 
 
 class MessageRouting(dyn.Resource, module="genesys", name="MessageRouting"):
-    """Routes a messaging recipient (an SMS number) to an inbound message flow (``/routing/message/recipients/{id}``)."""
+    """Routes an SMS number, named by its E.164 number, to an inbound message flow (its recipient is read from the org)."""
 
     def __init__(
         self,
         name: str,
         *,
         region: str,
-        recipient_id: pulumi.Input[str],
+        phone_number: str,
         flow_id: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ):
-        props = {"region": region, "recipient_id": recipient_id, "flow_id": flow_id}
+        props = {"region": region, "phone_number": phone_number, "recipient_id": None, "flow_id": flow_id}
         super().__init__(RestSettingProvider(MESSAGE_ROUTING.kind), name, props, opts)
