@@ -176,7 +176,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("oidcClientId", "the identity provider's client id"),
     KeySpec("oidcClientSecret", "the identity provider's client secret", required=False, secret=True),
     KeySpec("oidcRefreshTokenLifetime", "a duration between 15m and 90d", required=False, default="30d"),
-    KeySpec("crmProfileUrlTemplate", "an https URL template of a CRM profile page", required=False),
+    KeySpec("crmProfileUrlTemplate", "an https URL template of a CRM profile page with {{externalId.value}} where "
+            "the contact's CRM id goes", required=False),
     KeySpec("defaultPhoneRegion", "a two-letter phone region such as US", required=False, default="US"),
     KeySpec("webQueue", "a queue name"),
     KeySpec("smsQueue", "a queue name"),
@@ -348,6 +349,26 @@ def parse_ids(value: Any) -> tuple[str, ...]:
     return tuple(ids)
 
 
+# The external source link's one placeholder: the contact's ExternalId identifier value (provider 1.84.1
+# docs/resources/externalcontacts_external_source.md, its example and test).
+CRM_PLACEHOLDER = "{{externalId.value}}"
+
+
+def parse_crm_template(value: Any) -> str:
+    """An https URL template of a CRM page holding ``{{externalId.value}}``, and no other placeholder."""
+    text = parse_https_url(value)
+    placeholders = re.findall(r"{{\s*([^{}]*?)\s*}}", text)
+    others = sorted({p for p in placeholders if p != "externalId.value"})
+    if others:
+        raise ValueError(f"got {text!r}: {', '.join('{{' + p + '}}' for p in others)} is not a placeholder Genesys "
+                         f"fills; the CRM id is {CRM_PLACEHOLDER}")
+    if CRM_PLACEHOLDER not in text:
+        raise ValueError(f"got {text!r}, which has no {CRM_PLACEHOLDER} where the contact's CRM id goes")
+    if "{" in text.replace(CRM_PLACEHOLDER, "") or "}" in text.replace(CRM_PLACEHOLDER, ""):
+        raise ValueError(f"got {text!r}, which has an unbalanced brace; write the placeholder as {CRM_PLACEHOLDER}")
+    return text
+
+
 def parse_sms_numbers(value: Any) -> tuple[str, ...]:
     """SMS numbers as users know them, E.164; the program resolves their ids in the org at deploy time."""
     numbers: list[str] = []
@@ -470,7 +491,7 @@ def parse_settings(
         authentication_enabled=reader.read("authenticationEnabled", parse_bool),
         automerge_web_tracking=reader.read("automergeWebTracking", parse_bool),
         oidc=oidc,
-        crm_profile_url_template=reader.read("crmProfileUrlTemplate", parse_https_url) if crm else None,
+        crm_profile_url_template=reader.read("crmProfileUrlTemplate", parse_crm_template) if crm else None,
         default_phone_region=reader.read("defaultPhoneRegion", parse_phone_region),
         queues=queues,
         stitching_service_url=reader.read("stitchingServiceUrl", _service_url(service.target)),
@@ -513,11 +534,13 @@ def _service_url(target: str) -> Callable[[Any], str]:
 
 
 def _division_name(reader: _Reader) -> str:
-    """The division's name for Archy: required when ``divisionId`` names a division other than the home one."""
-    if reader.raw("divisionId") and reader.source.get(f"{reader.project}:divisionName") in (None, ""):
-        raise reader.error("divisionName", "is missing: with divisionId set, give that division's name "
+    """The division's name for Archy. With ``divisionId`` set, the default "Home" is refused: the flows would land
+    in the home division while the queues and identity resolution use the other one."""
+    name = reader.read("divisionName", _pattern(_QUEUE_NAME, "a division name without leading or trailing spaces"))
+    if reader.raw("divisionId") and name == _BY_KEY["divisionName"].default:
+        raise reader.error("divisionName", f"is {name!r} while divisionId names a division: give that division's name "
                                            "(GET /api/v2/authorization/divisions/<divisionId> answers it)")
-    return reader.read("divisionName", _pattern(_QUEUE_NAME, "a division name without leading or trailing spaces"))
+    return name
 
 
 def _service_deployment(reader: _Reader) -> ServiceDeployment:
