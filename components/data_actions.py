@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 
 from genesys_identity.actions.definitions import INTEGRATION_TYPE, ActionDefinition
+from genesys_identity.errors import SchemaViolation
 from genesys_identity.genesys.binding import GenesysResource
 
 # Genesys' "User Defined" credential type: the definitions read ``${credentials.token}`` in their headers.
@@ -17,6 +18,24 @@ CREDENTIAL_TYPE = "userDefined"
 # credential's type (provider 1.84.1 docs/resources/integration.md, docs/guides/custom_auth_action.md, whose
 # userDefinedOAuth credential also goes under ``basicAuth``). Any other key leaves the integration without one.
 CREDENTIAL_KEY = "basicAuth"
+
+
+def refuse_secure_calls(definitions: Sequence[ActionDefinition], calls: Mapping[str, Sequence[tuple[str, str]]],
+                        category: str) -> None:
+    """A flow's plain ``callData`` may only call actions that are not ``secure``.
+
+    Genesys documents secure data actions for the Call Secure Data action of secure call and voice bot flows,
+    whose secure variables are write-only (help "Call Secure Data action", "About secure variables"). The
+    inbound message flows call these actions with a plain Call Data Action and write the outputs to
+    participant data, so a secure action there would not be offered to the flow. ``calls`` maps a flow's
+    name to the (category, action) pairs it calls.
+    """
+    secure = {d.name for d in definitions if d.secure}
+    for flow, pairs in sorted(calls.items()):
+        for call_category, action in pairs:
+            if call_category == category and action in secure:
+                raise SchemaViolation(f"data_actions: {action}: secure is true, but flow {flow!r} calls it with a plain "
+                                      "callData; secure actions are for Call Secure Data in secure flows: set secure false")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_random
 
 from components.catalog import ParticipantAttributes
-from components.data_actions import DataActions, DataActionsArgs
+from components.data_actions import DataActions, DataActionsArgs, refuse_secure_calls
 from components.flows import FlowFile, Flows
 from components.messenger import Messenger, MessengerArgs
 from components.queues import Queues, QueueSpec
@@ -99,6 +99,9 @@ def build(settings: StackSettings, scope: str = "") -> dict[str, pulumi.Output[A
             write_atomically(path, flow.text)
         files.append(FlowFile(flow.spec.output.removesuffix(".yaml"), flow.name, path.as_posix(), flow.digest,
                               tuple(flow_check.data_action_calls(flow.text))))
+    # Plain callData cannot call secure actions (those are for Call Secure Data in secure flows).
+    refuse_secure_calls(actions, {f.name: f.data_action_calls for f in files},
+                        settings.name(flow_render.DATA_ACTIONS_INTEGRATION_ROLE))
     # A flow is published after the queues and data actions it names exist.
     published = Flows(f"{scope}flows", files, settings.force_unlock_flows, depends_on=[queues, data_actions], opts=genesys,
                       action_ids=data_actions.bindings)
