@@ -154,7 +154,7 @@ class StitchingService:
         ident = self._normalize("phone", lambda: normalize_phone(phone, self.settings.default_region)) if phone else None
         for attempt in range(MAX_ATTEMPTS):
             try:
-                with self.store.unit_of_work(write=False) as conn:
+                with self.store.unit_of_work(write=False, transaction=False) as conn:  # one statement
                     body = self._context(conn, ident, profile_id, now, window_ms, exclude_conversation_id)
                 break
             except RetryTransaction:
@@ -365,8 +365,7 @@ class StitchingService:
                 if previous is not None:
                     # Shared computer: the login owns the session from now on; the previous profile loses it.
                     repo.move_link(conn, ident, target, strong, outcome.reason, now)
-                    audit("session_taken_over", outcome.reason, other=previous, identifier=ident)
-                    audit("session_taken_over", outcome.reason, other=target, identifier=ident, profile=previous)
+                    audit("session_taken_over", outcome.reason, other=previous, identifier=ident)  # in both trails
                 elif outcome.result == Result.LINKED:
                     repo.add_link(conn, ident, target, strong, outcome.reason, now)
                 if outcome.result in (Result.LINKED, Result.MATCHED):
@@ -415,26 +414,16 @@ class StitchingService:
         body: dict[str, Any] = {"found": False, "profileId": None, "advised": False, "channel": None, "agentId": None,
                                 "queueId": None, "topic": None, "wrapupCode": None, "minutesAgo": None,
                                 "conversationId": None, "reason": "no_verified_link"}
-        if ident is not None:
-            # Links always point at active profiles (a merge moves them): one query finds the profile.
-            row = conn.one("SELECT p.id, p.external_contact_id FROM links l JOIN profiles p ON p.id = l.profile_id "
-                           "WHERE l.type = ? AND l.value = ?", ident.key)
-            if row is None:
+        # One statement: the profile (by link, or by id followed through merges) and its recent conversations.
+        found = repo.context_snapshot(conn, ident.key if ident else None, profile_id, now - window_ms, now, exclude)
+        if found is None:
+            if ident is not None:
                 return body
-        else:
-            assert profile_id is not None
-            for _ in range(16):  # follow merges to the surviving profile
-                row = conn.one("SELECT id, external_contact_id, status, merged_into FROM profiles WHERE id = ?",
-                               (profile_id,))
-                if row is None:
-                    raise NotFound(f"profile {profile_id!r} not found")
-                if row[2] != "merged" or row[3] is None:
-                    break
-                profile_id = row[3]
-        assert row is not None
-        profile_id = str(row[0])
-        body.update(found=True, profileId=profile_id, reason="no_recent_interaction", externalContactId=row[1])
-        recent = repo.recent_conversations(conn, profile_id, now - window_ms, now, exclude)
+            raise NotFound(f"profile {profile_id!r} not found")
+        profile_id = found.profile_id
+        body.update(found=True, profileId=profile_id, reason="no_recent_interaction",
+                    externalContactId=found.external_contact_id)
+        recent = found.recent
         if not recent:
             return body
         last = next((c for c in recent if c.agent_id), recent[0])
@@ -611,12 +600,12 @@ class _Auditor:
         self.conversation_id, self.request_id, self.source = conversation_id, request_id, source
 
     def __call__(self, action: str, reason: str, *, other: str | None = None, identifier: Identifier | None = None,
-                 detail: dict[str, Any] | None = None, profile: str | None = None) -> None:
+                 detail: dict[str, Any] | None = None) -> None:
         detail = dict(detail or {})
         detail["caller"] = Caller.ENROLLMENT.value if self.source is not None else Caller.DATA_ACTION.value
         if self.source is not None:
             detail["source"] = self.source
-        repo.audit(self.conn, self.now, action, reason, profile_id=profile or self.profile_id, other_profile_id=other,
+        repo.audit(self.conn, self.now, action, reason, profile_id=self.profile_id, other_profile_id=other,
                    identifier=identifier.key if identifier else None, conversation_id=self.conversation_id,
                    request_id=self.request_id, detail=detail)
 

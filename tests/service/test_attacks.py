@@ -1,0 +1,270 @@
+"""Issue 17's attacks, over HTTP, on SQLite and on PostgreSQL: each kind of failure, and its neighbours."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from stitching.config import ServiceSettings
+from stitching.store import Store
+from tests.service.conftest import AUTH, Api, Clock, make_settings
+
+ISSUER = "https://login.example.com"
+ENROLLMENT_TOKEN = "test-enrollment-token-0123456789"
+HOME = "+12025550160"
+
+
+@pytest.fixture
+def settings(database_url: str) -> ServiceSettings:
+    return make_settings(database_url, enrollment_token=ENROLLMENT_TOKEN)
+
+
+def enroll(api: Api, key: str, anchor: dict[str, str], expect: int = 200, **identifiers: Any) -> dict[str, Any]:
+    response = api.client.post("/v1/enrollments", json={"source": "crm-sync", "anchor": anchor, **identifiers},
+                               headers={"Authorization": f"Bearer {ENROLLMENT_TOKEN}", "Idempotency-Key": key})
+    assert response.status_code == expect, response.text
+    return dict(response.json())
+
+
+def oidc(subject: str, issuer: str = ISSUER) -> dict[str, str]:
+    return {"oidcIssuer": issuer, "oidcSubject": subject}
+
+
+def web_login(api: Api, conversation: str, subject: str, **extra: Any) -> dict[str, Any]:
+    return api.stitch(channel="web", conversationId=conversation, oidcIssuer=ISSUER, oidcSubject=subject,
+                      oidcVerified=True, **extra)
+
+
+def reasons(answer: dict[str, Any]) -> dict[str, str]:
+    return {o["type"]: f"{o['result']}:{o['reason']}" for o in answer["outcomes"]}
+
+
+def count(store: Store, table: str) -> int:
+    with store.unit_of_work(write=False) as conn:
+        row = conn.one(f"SELECT count(*) FROM {table}")
+    assert row is not None
+    return int(row[0])
+
+
+# -- 1. merge evidence -------------------------------------------------------------------------------------------
+
+
+def test_a_crm_parent_and_an_oidc_child_of_one_household_never_merge(api: Api) -> None:
+    parent = enroll(api, "p", {"crmId": "CRM-PARENT"}, phone=HOME, lastName="Smith", dateOfBirth="1970-01-01")
+    child = enroll(api, "c", oidc("kid"), phone=HOME, lastName="Smith", dateOfBirth="2005-05-05")
+    assert child["profileId"] != parent["profileId"] and child["merges"] == []
+    assert reasons(child)["phone"] == "suggested:conflicting_strong_identifier"
+    # Even with the same birth date (twins' records, a data entry slip): two anchors are two people until the
+    # customer's own system ties both anchors in one request.
+    twin = enroll(api, "t", oidc("twin"), phone=HOME, lastName="Smith", dateOfBirth="1970-01-01")
+    assert twin["merges"] == []
+    tied = enroll(api, "tie", oidc("parent-login"), crmId="CRM-PARENT", phone=HOME)
+    assert tied["profileId"] == parent["profileId"] and reasons(tied)["oidc"] == "linked:verified_identifier"
+
+
+def test_a_different_birth_date_refuses_and_household_factors_count_once(api: Api) -> None:
+    sms = api.stitch(channel="sms", conversationId="s-1", phone=HOME, phoneVerified=True)
+    household = enroll(api, "h", oidc("ann"), phone=HOME, lastName="Smith")  # phone + surname: one factor
+    assert household["merges"] == [] and reasons(household)["phone"] == "suggested:single_factor"
+    assert api.profile(sms["profileId"])["status"] == "active"
+
+
+def test_a_value_shared_by_many_profiles_counts_for_nothing(api: Api) -> None:
+    for i in range(6):  # six customers share the surname and the birth date
+        enroll(api, f"n-{i}", {"crmId": f"CRM-{i}"}, lastName="Lee", dateOfBirth="1990-09-09")
+    sms = api.stitch(channel="sms", conversationId="s-1", phone=HOME, phoneVerified=True)
+    enroll(api, "sms-owner", {"crmId": "CRM-SMS"}, lastName="Lee", dateOfBirth="1990-09-09")  # 7th
+    login = enroll(api, "l", oidc("lee"), phone=HOME, lastName="Lee", dateOfBirth="1990-09-09")
+    assert login["merges"] == [] and api.profile(sms["profileId"])["status"] == "active"
+
+
+# -- 2. undo is remembered ---------------------------------------------------------------------------------------
+
+
+def test_an_undone_merge_is_not_redone_by_the_same_evidence(api: Api) -> None:
+    login = web_login(api, "w-1", "carol")
+    old = enroll(api, "old", {"crmId": "CRM-42"}, phone=HOME)
+    merged = enroll(api, "m-1", oidc("carol"), crmId="CRM-42", phone=HOME)
+    [merge] = merged["merges"]
+    api.unmerge(merge["mergeId"])
+    again = enroll(api, "m-2", oidc("carol"), crmId="CRM-42", phone=HOME)
+    assert again["merges"] == [] and reasons(again)["crm"] == "suggested:merge_undone"
+    assert api.profile(old["profileId"])["status"] == "active"
+    assert web_login(api, "w-2", "carol")["profileId"] == login["profileId"]
+    refused = [e for e in api.audit(login["profileId"]) if e["action"] == "merge_refused"]
+    assert refused and refused[-1]["reason"] == "merge_undone"
+    # New, stronger evidence: a third independent factor both sides agree on.
+    enroll(api, "dob-old", {"crmId": "CRM-42"}, dateOfBirth="1985-05-05")
+    stronger = enroll(api, "m-3", oidc("carol"), crmId="CRM-42", phone=HOME, dateOfBirth="1985-05-05")
+    assert [m["absorbedProfileId"] for m in stronger["merges"]] == [old["profileId"]]
+
+
+def test_an_undone_session_adoption_is_not_redone(api: Api) -> None:
+    visit = api.stitch(channel="web", conversationId="w-0", webSessionId="s-1")
+    web_login(api, "w-1", "dora")
+    adopted = web_login(api, "w-2", "dora", webSessionId="s-1")
+    [merge] = adopted["merges"]
+    api.unmerge(merge["mergeId"])
+    again = web_login(api, "w-3", "dora", webSessionId="s-1")
+    assert again["merges"] == [] and api.profile(visit["profileId"])["status"] == "active"
+
+
+# -- 3. placeholders and junk ------------------------------------------------------------------------------------
+
+PHONES = ["+10000000000", "+1 000 000 0000", "10000000000", "0000000000", "+1 111 111 1111", "+1 202 222 2222",
+          "1234567890", "+1 987 654 3210", "+15552017788", "+44 0000 000000", "00000000000000"]
+JUNK = ["NaN", "nan", " NaN ", "Infinity", "-Infinity", "[object Object]", "undefined", "UNDEFINED", "null", "Null",
+        "None", "nil", "0", "-1", "{}", "[]", "(null)", '"undefined"', "undefined-undefined", "N/A"]
+
+
+@pytest.mark.parametrize("phone", PHONES)
+def test_placeholder_and_invalid_phones_never_link_strangers(api: Api, migrated: Store, phone: str) -> None:
+    error = api.stitch(expect=422, channel="sms", conversationId="s-1", phone=phone, phoneVerified=True)
+    assert error["field"] == "phone"
+    assert api.context(expect=422, phone=phone)["field"] == "phone"
+    assert count(migrated, "links") == 0
+
+
+@pytest.mark.parametrize("junk", JUNK)
+def test_what_a_broken_page_sends_for_a_missing_id_never_links_strangers(api: Api, migrated: Store, junk: str) -> None:
+    for field, extra in (("crmId", {}), ("webSessionId", {}), ("oidcSubject", {"oidcIssuer": ISSUER}),
+                         ("conversationId", {})):
+        body: dict[str, Any] = {"channel": "web", "conversationId": "c-1", **extra, field: junk}
+        response = api.client.post("/v1/stitch", json=body, headers=AUTH)
+        assert response.status_code == 422 and response.json()["field"] == field, (field, response.text)
+    for field in ("agentId", "queueId"):
+        response = api.client.post("/v1/interactions", json={"conversationId": "c-1", field: junk}, headers=AUTH)
+        assert response.status_code == 422 and response.json()["field"] == field, (field, response.text)
+    enrolled = api.client.post("/v1/enrollments", json={"source": "crm", "anchor": {"crmId": junk}, "phone": HOME},
+                               headers={"Authorization": f"Bearer {ENROLLMENT_TOKEN}", "Idempotency-Key": "k"})
+    assert enrolled.status_code == 422 and enrolled.json()["field"] == "anchor.crmId"
+    assert count(migrated, "profiles") == 0
+
+
+# -- 4. unambiguous keys, 5. email keys --------------------------------------------------------------------------
+
+
+def test_oidc_keys_do_not_collide(api: Api) -> None:
+    a = api.stitch(channel="web", conversationId="w-1", oidcIssuer="https://i.example", oidcSubject="x|1", oidcVerified=True)
+    b = api.stitch(channel="web", conversationId="w-2", oidcIssuer="https://i.example/x", oidcSubject="1", oidcVerified=True)
+    assert a["profileId"] != b["profileId"] and a["created"] and b["created"]
+    piped = api.stitch(expect=422, channel="web", conversationId="w-3", oidcIssuer="https://i.example|x", oidcSubject="1",
+                       oidcVerified=True)
+    assert piped["field"] == "oidcIssuer"
+    [link] = api.profile(a["profileId"])["links"]
+    unlinked = api.client.post("/v1/links/unlink", json={"type": "oidc", "value": link["value"]}, headers=AUTH)
+    assert unlinked.status_code == 200 and unlinked.json()["profileId"] == a["profileId"]
+
+
+def test_email_keys_fold_ascii_case_only(api: Api) -> None:
+    def owner(email: str, conversation: str) -> str:
+        return str(enroll(api, conversation, {"crmId": f"CRM-{conversation}"}, email=email)["profileId"])
+
+    ascii_alice = owner("Alice@Example.com", "1")
+    assert owner("ALICE@example.COM", "2") != ascii_alice  # matched: the second CRM anchor is refused the email...
+    assert api.context(expect=200, profileId=ascii_alice)["found"] is True
+    profile = api.profile(ascii_alice)
+    assert {"type": "email", "value": "alice@example.com", "verified": True, "reason": "verified_identifier"} in profile["links"]
+    full_width = enroll(api, "3", {"crmId": "CRM-3"}, email="\uff41\uff4c\uff49\uff43\uff45@example.com")
+    assert reasons(full_width)["email"] == "linked:verified_identifier"  # a different address, not alice@
+    kelvin = enroll(api, "4", {"crmId": "CRM-4"}, email="\u212aim@example.com")
+    plain = enroll(api, "5", {"crmId": "CRM-5"}, email="kim@example.com")
+    assert reasons(kelvin)["email"] == reasons(plain)["email"] == "linked:verified_identifier"
+
+
+# -- 6. NUL characters -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("field", "extra"), [
+    ("lastName", {}), ("email", {}), ("oidcSubject", {"oidcIssuer": ISSUER}), ("oidcIssuer", {"oidcSubject": "s"}),
+    ("crmId", {}), ("phone", {}), ("conversationId", {}), ("webSessionId", {}), ("dateOfBirth", {}),
+])
+def test_a_nul_character_is_422_on_both_stores(api: Api, migrated: Store, field: str, extra: dict[str, str]) -> None:
+    body = {"channel": "web", "conversationId": "c-1", **extra, field: "ab\x00cd"}
+    response = api.client.post("/v1/stitch", json=body, headers=AUTH)
+    assert response.status_code == 422 and response.json()["field"] == field, response.text
+    assert count(migrated, "profiles") == 0
+
+
+def test_a_nul_character_in_ids_and_queries_is_404_or_422_never_500(api: Api) -> None:
+    for path in ("/v1/profiles/a%00b", "/v1/profiles/a%00b/audit"):
+        assert api.client.get(path, headers=AUTH).status_code == 404
+    assert api.client.post("/v1/merges/a%00b/undo", json={}, headers=AUTH).status_code == 404
+    for params, field in (({"phone": "+1202555\x000160"}, "phone"), ({"asOf": "2026\x00"}, "asOf"),
+                          ({"phone": HOME, "excludeConversationId": "a\x00"}, "excludeConversationId")):
+        response = api.client.get("/v1/context", params=params, headers=AUTH)
+        assert response.status_code == 422 and response.json()["field"] == field, response.text
+    assert api.client.get("/v1/context", params={"profileId": "a\x00b"}, headers=AUTH).status_code == 404
+    for body in ({"webSessionId": "a\x00b"}, {"type": "email", "value": "a\x00@example.com"}, {"note": "x\x00"}):
+        path = "/v1/sessions/end" if "webSessionId" in body else "/v1/links/unlink" if "type" in body else "/v1/merges/m/undo"
+        response = api.client.post(path, json=body, headers=AUTH)
+        assert response.status_code == 422, (path, response.text)
+    enrolled = api.client.post("/v1/enrollments", json={"source": "crm", "anchor": oidc("a\x00b"), "phone": HOME},
+                               headers={"Authorization": f"Bearer {ENROLLMENT_TOKEN}", "Idempotency-Key": "k"})
+    assert enrolled.status_code == 422 and enrolled.json()["field"] == "anchor.oidcSubject"
+    assert api.client.get("/readyz").status_code == 200  # the connection pool survived
+
+
+# -- 7. errors name the right field, duplicate keys --------------------------------------------------------------
+
+
+def test_errors_name_the_field_at_fault(api: Api, clock: Clock) -> None:
+    error = api.stitch(expect=422, channel="web", conversationId="c", oidcIssuer="http://login.example.com",
+                       oidcSubject="s", oidcVerified=True)
+    assert error["field"] == "oidcIssuer" and "https" in error["message"]
+    assert api.stitch(expect=422, channel="web", conversationId="c", oidcSubject="s")["field"] == "oidcIssuer"
+    assert api.stitch(expect=422, channel="web", conversationId="c", oidcIssuer=ISSUER)["field"] == "oidcSubject"
+    far = "2020-01-01T00:00:00Z"
+    assert api.context(expect=422, phone=HOME, asOf=far)["field"] == "asOf"
+    assert api.context(expect=422, phone=HOME, asOf="2999-01-01T00:00:00Z")["field"] == "asOf"
+    assert api.stitch(expect=422, channel="sms", conversationId="c", occurredAt=far)["field"] == "occurredAt"
+
+
+@pytest.mark.parametrize(("raw", "field"), [
+    ('{"channel": "sms", "conversationId": "c-1", "phone": "+12025550160", "phone": "+12025550161", "phoneVerified": true}',
+     "phone"),
+    ('{"channel": "sms", "channel": "web", "conversationId": "c-1"}', "channel"),
+    ('{"channel": "web", "conversationId": "c-1", "oidcVerified": false, "oidcVerified": true}', "oidcVerified"),
+])
+def test_duplicate_json_keys_are_refused(api: Api, migrated: Store, raw: str, field: str) -> None:
+    response = api.client.post("/v1/stitch", content=raw.encode(), headers={**AUTH, "Content-Type": "application/json"})
+    assert response.status_code == 422 and response.json()["field"] == field, response.text
+    assert count(migrated, "profiles") == 0
+    nested = json.dumps({"source": "crm", "anchor": {"crmId": "CRM-1"}})[:-1] + ', "anchor": {"crmId": "CRM-2"}}'
+    enrolled = api.client.post("/v1/enrollments", content=nested.encode(),
+                               headers={"Authorization": f"Bearer {ENROLLMENT_TOKEN}", "Idempotency-Key": "k",
+                                        "Content-Type": "application/json"})
+    assert enrolled.status_code == 422 and enrolled.json()["field"] == "anchor"
+
+
+# -- 8. shared computer ------------------------------------------------------------------------------------------
+
+
+def test_a_second_login_on_a_live_session_owns_it_from_then_on(api: Api) -> None:
+    first = web_login(api, "w-1", "alice", webSessionId="shared-pc")
+    api.record(conversationId="w-1", agentId="agent-1", topic="alice's order")
+    second = web_login(api, "w-2", "bob", webSessionId="shared-pc")
+    assert second["profileId"] != first["profileId"]
+    assert reasons(second)["web_session"] == "linked:web_session_taken_over_by_login"
+    assert [link["value"] for link in api.profile(second["profileId"])["links"] if link["type"] == "web_session"] == ["shared-pc"]
+    assert all(link["type"] != "web_session" for link in api.profile(first["profileId"])["links"])
+    # A later guest message on that browser reaches neither person's profile through the session id.
+    guest = api.stitch(channel="web", conversationId="w-3", webSessionId="shared-pc")
+    assert guest["profileId"] not in (first["profileId"], second["profileId"]) and guest["verified"] is False
+    assert reasons(guest)["web_session"] == "refused:session_bound_to_another_profile"
+    # Alice logging in again on the same browser takes it back; Bob's profile is no longer reachable.
+    back = web_login(api, "w-4", "alice", webSessionId="shared-pc")
+    assert back["profileId"] == first["profileId"]
+    assert reasons(back)["web_session"] == "linked:web_session_taken_over_by_login"
+    trail = api.audit(second["profileId"])
+    assert [e["action"] for e in trail].count("session_taken_over") == 2
+
+
+def test_a_guest_on_a_logged_in_customers_live_session_never_reaches_the_profile(api: Api) -> None:
+    customer = web_login(api, "w-1", "carl", webSessionId="s-carl")
+    api.record(conversationId="w-1", agentId="agent-9", topic="carl's refund")
+    guest = api.stitch(channel="web", conversationId="w-2", webSessionId="s-carl")
+    assert guest["profileId"] != customer["profileId"] and guest["verified"] is False
+    assert api.context(profileId=guest["profileId"])["agentId"] is None
