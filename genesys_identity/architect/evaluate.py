@@ -1,19 +1,29 @@
 """Evaluating Architect expressions as a flow's runtime does.
 
-Modelled (help "Using NOT_SET expressions"): a function parameter that refuses NOT_SET and is given NOT_SET
-raises ExpressionRuntimeError naming the function (Architect invokes the flow's error handling); arithmetic
-with a NOT_SET operand (`5 + Flow.MyInteger`) is such an error too; `==`/`!=` compare NOT_SET like any value
-(NOT_SET == NOT_SET is true, NOT_SET == "" is false). String equality follows Architect's case rules (see
-`_equal`). FindUserById with an id the directory does not know gives NOT_SET, not an error.
+Modelled, from help "Using NOT_SET expressions" (Resource Center ?p=8964):
+- a function parameter that refuses NOT_SET (catalog/functions.yaml: no `?`) and is given NOT_SET raises
+  ExpressionRuntimeError naming the function and argument: Architect "invokes an error handler", which the
+  executor turns into the flow's error handling;
+- arithmetic with a NOT_SET operand (`5+Flow.MyInteger`) is such an error; so are ordering comparisons,
+  `and`/`or`/`!` on NOT_SET, indexing with or into NOT_SET and reading a property of NOT_SET;
+- `==`/`!=` compare NOT_SET like a value: NOT_SET == NOT_SET is true and `ToString(NOT_SET) == ""` is false;
+- `If(IsSet(x), x, 0)` works with x NOT_SET (the value branches accept NOT_SET);
+- ToString(NOT_SET) is a NOT_SET String; IsSet/IsNotSetOrEmpty test for it; FindUserById with an id the
+  directory does not know gives NOT_SET, not an error.
+`and`/`or` short-circuit (the right side is not evaluated when the left decides). Integer / Integer is a
+Decimal (`/(int,int)->dec` in real exports); Integer arithmetic otherwise stays Integer.
 
-Not modelled: locale-dependent formatting of ToDisplayString beyond the plain forms, time zones other than
-UTC, and functions outside catalog/functions.yaml (the type checker refuses those before a run).
+Not modelled (no public source): the exact text of ToDisplayString/ToString for DateTime, Duration and whole
+collections (see functions.py), Architect's rounding of Decimal division, case-insensitive string equality
+(`==` compares exactly; blueprint authors lower-case before comparing, e.g. `lower(Flow.transcriptRequested)
+== "true"` in send-message-transcript-by-email), locale formatting, time zones other than UTC. Names reach
+the runtime as written in the expression; a runtime that stores `Flow.ani` does not answer `flow.Ani`.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import timedelta
+from decimal import Decimal, DivisionByZero, InvalidOperation
 
 from genesys_identity.architect.expressions import (
     Binary,
@@ -28,8 +38,8 @@ from genesys_identity.architect.expressions import (
     dotted_name,
     parse,
 )
-from genesys_identity.architect.functions import IMPLEMENTATIONS, Runtime, catalog
-from genesys_identity.architect.types import NOT_SET
+from genesys_identity.architect.functions import IMPLEMENTATIONS, Overload, Runtime, lookup
+from genesys_identity.architect.types import NOT_SET, PhoneNumber, Queue, Skill, User
 
 __all__ = ["ExpressionRuntimeError", "Runtime", "evaluate"]
 
@@ -46,12 +56,10 @@ def _eval(node: Expr, rt: Runtime) -> object:
         return node.value
     if isinstance(node, Name | Member):
         name = dotted_name(node)
-        if name is None:
-            raise ExpressionRuntimeError(f"cannot read property {node.name if isinstance(node, Member) else ''}")
-        try:
-            return rt.variable(name)
-        except KeyError:
-            raise ExpressionRuntimeError(f"unknown variable or builtin {name}") from None
+        if name is not None:
+            return _read(name.split("."), rt)
+        assert isinstance(node, Member)
+        return member(_eval(node.target, rt), node.name)
     if isinstance(node, Call):
         return _call(node, rt)
     if isinstance(node, Index):
@@ -61,37 +69,68 @@ def _eval(node: Expr, rt: Runtime) -> object:
     return _binary(node, rt)
 
 
+def _read(parts: list[str], rt: Runtime) -> object:
+    """The longest leading part the runtime knows (a variable or builtin), then properties of its value."""
+    for end in range(len(parts), 0, -1):
+        try:
+            value = rt.variable(".".join(parts[:end]))
+        except KeyError:
+            continue
+        for name in parts[end:]:
+            value = member(value, name)
+        return value
+    raise ExpressionRuntimeError(f"unknown variable or builtin {'.'.join(parts)}")
+
+
+def member(value: object, name: str) -> object:
+    """Property `name` of a runtime value (Queue.id, PhoneNumber.e164, a Json or ShortMessage member)."""
+    if value is NOT_SET:
+        raise ExpressionRuntimeError(f"property {name} of a NOT_SET value")
+    folded = name.casefold()
+    if isinstance(value, Queue | User | Skill) and folded in ("id", "name"):
+        found = getattr(value, folded)
+        return NOT_SET if found is None else found
+    if isinstance(value, PhoneNumber) and folded == "e164":
+        return NOT_SET if value.e164 is None else value.e164
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == name or (isinstance(key, str) and key.casefold() == folded):
+                return NOT_SET if item is None else item
+        return NOT_SET
+    raise ExpressionRuntimeError(f"a {type(value).__name__} value has no property {name}")
+
+
 def _call(node: Call, rt: Runtime) -> object:
-    spec = catalog().get(node.function)
+    spec = lookup(node.function)
     if spec is None:
         raise ExpressionRuntimeError(f"unknown function {node.function}")
     args = [_eval(a, rt) for a in node.args]
     overloads = [o for o in spec.overloads if o.accepts_count(len(args))]
     if not overloads:
-        raise ExpressionRuntimeError(f"{node.function}: no overload takes {len(args)} argument(s)")
-    # Every overload of a function agrees on NOT_SET for a position in this catalog, so the first that
-    # takes this many arguments decides.
-    overload = overloads[0]
+        raise ExpressionRuntimeError(f"{spec.name}: no overload takes {len(args)} argument(s)")
     for position, value in enumerate(args):
-        param = overload.param_for(position)
-        assert param is not None
-        if value is NOT_SET and not param.not_set_allowed:
-            raise ExpressionRuntimeError(f"{node.function}: argument {position + 1} is NOT_SET, which it refuses")
+        if value is NOT_SET and all(not _allows_not_set(o, position) for o in overloads):
+            raise ExpressionRuntimeError(f"{spec.name}: argument {position + 1} is NOT_SET, which it refuses")
     try:
-        return IMPLEMENTATIONS[node.function](rt, *args)
+        return IMPLEMENTATIONS[spec.name](rt, *args)
     except ExpressionRuntimeError:
         raise
-    except (ValueError, TypeError, ArithmeticError, InvalidOperation, IndexError, KeyError) as exc:
-        raise ExpressionRuntimeError(f"{node.function}: {exc}") from None
+    except (ValueError, TypeError, ArithmeticError, IndexError, KeyError) as exc:
+        raise ExpressionRuntimeError(f"{spec.name}: {exc}") from None
+
+
+def _allows_not_set(overload: Overload, position: int) -> bool:
+    param = overload.param_for(position)
+    return param is not None and param.not_set_allowed
 
 
 def _index(node: Index, rt: Runtime) -> object:
     target = _eval(node.target, rt)
     index = _eval(node.index, rt)
     if target is NOT_SET or index is NOT_SET:
-        raise ExpressionRuntimeError("collection access with NOT_SET")
-    if not isinstance(target, list) or not isinstance(index, int):
-        raise ExpressionRuntimeError("collection access needs a collection and an Integer")
+        raise ExpressionRuntimeError("collection access [..] with NOT_SET")
+    if not isinstance(target, list) or isinstance(index, bool) or not isinstance(index, int):
+        raise ExpressionRuntimeError("collection access [..] needs a collection and an Integer")
     if not 0 <= index < len(target):
         raise ExpressionRuntimeError(f"collection index {index} is out of range (count {len(target)})")
     return target[index]
@@ -102,19 +141,23 @@ def _unary(node: Unary, rt: Runtime) -> object:
     if value is NOT_SET:
         raise ExpressionRuntimeError(f"'{node.op}' applied to NOT_SET")
     if node.op == "!":
+        if not isinstance(value, bool):
+            raise ExpressionRuntimeError("'!' needs a Boolean")
         return not value
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise ExpressionRuntimeError(f"'{node.op}' needs a number")
     if node.op == "~":
-        assert isinstance(value, int)
+        if not isinstance(value, int):
+            raise ExpressionRuntimeError("'~' needs an Integer")
         return ~value
-    assert isinstance(value, int | Decimal | timedelta)
     return -value
 
 
 def _equal(left: object, right: object) -> bool:
     if left is NOT_SET or right is NOT_SET:
         return left is right
-    if isinstance(left, str) and isinstance(right, str):
-        return left == right
+    if isinstance(left, bool) != isinstance(right, bool):
+        return False
     return left == right
 
 
@@ -122,16 +165,13 @@ def _binary(node: Binary, rt: Runtime) -> object:
     op = node.op
     left = _eval(node.left, rt)
     if op in ("and", "or"):
-        if left is NOT_SET:
-            raise ExpressionRuntimeError(f"'{op}' applied to NOT_SET")
-        # Short-circuit: the right side is not evaluated when the left decides.
-        if op == "and" and left is False:
-            return False
-        if op == "or" and left is True:
-            return True
+        if not isinstance(left, bool):
+            raise ExpressionRuntimeError(f"'{op}' applied to {'NOT_SET' if left is NOT_SET else 'a non-Boolean'}")
+        if (op == "and" and not left) or (op == "or" and left):
+            return left
         right = _eval(node.right, rt)
-        if right is NOT_SET:
-            raise ExpressionRuntimeError(f"'{op}' applied to NOT_SET")
+        if not isinstance(right, bool):
+            raise ExpressionRuntimeError(f"'{op}' applied to {'NOT_SET' if right is NOT_SET else 'a non-Boolean'}")
         return right
     right = _eval(node.right, rt)
     if op == "==":
@@ -142,37 +182,49 @@ def _binary(node: Binary, rt: Runtime) -> object:
         raise ExpressionRuntimeError(f"'{op}' applied to NOT_SET")
     try:
         return _arith(op, left, right)
-    except (ArithmeticError, InvalidOperation) as exc:
-        raise ExpressionRuntimeError(f"'{op}': {exc}") from None
+    except (DivisionByZero, InvalidOperation, ZeroDivisionError, OverflowError) as exc:
+        raise ExpressionRuntimeError(f"'{op}': {type(exc).__name__}") from None
+
+
+def _number(value: object, op: str) -> int | Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise ExpressionRuntimeError(f"'{op}' needs numbers")
+    return value
 
 
 def _arith(op: str, left: object, right: object) -> object:
-    a: object = Decimal(left) if isinstance(left, int) and isinstance(right, Decimal) else left
-    b: object = Decimal(right) if isinstance(right, int) and isinstance(left, Decimal) else right
-    if op in ("<", "<=", ">", ">="):
-        assert isinstance(a, int | Decimal | str | timedelta | datetime | date | time)
-        pairs = {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}  # type: ignore[operator]
-        return pairs[op]
+    if op == "+" and isinstance(left, str) and isinstance(right, str):
+        return left + right
+    if op in ("<", "<=", ">", ">=") and isinstance(left, timedelta) and isinstance(right, timedelta):
+        return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
+    a, b = _number(left, op), _number(right, op)
+    if op == "<":
+        return a < b
+    if op == "<=":
+        return a <= b
+    if op == ">":
+        return a > b
+    if op == ">=":
+        return a >= b
     if op == "+":
-        return a + b  # type: ignore[operator]
+        return a + b
     if op == "-":
-        return a - b  # type: ignore[operator]
+        return a - b
     if op == "*":
-        return a * b  # type: ignore[operator]
+        return a * b
     if op == "/":
         if b == 0:
-            raise ExpressionRuntimeError("division by zero")
-        if isinstance(a, int) and isinstance(b, int):
-            return Decimal(a) / Decimal(b)
-        return a / b  # type: ignore[operator]
+            raise ExpressionRuntimeError("'/': division by zero")
+        return Decimal(a) / Decimal(b)
     if op == "%":
         if b == 0:
-            raise ExpressionRuntimeError("modulus by zero")
-        return a % b  # type: ignore[operator]
+            raise ExpressionRuntimeError("'%': modulus by zero")
+        return a % b
     if op == "^":
-        return a**b  # type: ignore[operator]
-    if op == "&":
-        return a & b  # type: ignore[operator]
-    if op == "|":
-        return a | b  # type: ignore[operator]
-    raise ExpressionRuntimeError(f"unknown operator {op}")
+        return Decimal(a) ** Decimal(b)
+    if isinstance(a, int) and isinstance(b, int):
+        if op == "&":
+            return a & b
+        if op == "|":
+            return a | b
+    raise ExpressionRuntimeError(f"'{op}' does not apply to these values")

@@ -6,7 +6,9 @@ logical not `!` and bitwise not `~`, power `^`, `* / %`, `+ -`, `< <=`, `> >=`, 
 bitwise `|`, `and`, `or`. Parentheses group. String literals are double-quoted with backslash escapes (help
 "Use string literals in expressions"); numbers are integer or decimal literals; `true`, `false` and `NOT_SET`
 are literals (help "Using NOT_SET expressions"). A call is `Name(args)`; member access and indexing chain
-on any operand (`Message.Message.senderAddressInfo.addressDisplayable`, `Flow.list[0]`).
+on any operand (`Message.Message.senderAddressInfo.addressDisplayable`, `Flow.list[0]`,
+`ToPhoneNumber(Flow.ani).e164`). `and`/`or` are matched in any letter case, as in real exports (`OR`,
+`AND`); negation is `!` (the precedence page; `!IsNotSetOrEmpty(...)` in real flows).
 """
 
 from __future__ import annotations
@@ -126,7 +128,10 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 
-_ESCAPES: Final = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
+# Escapes: \" and \\ (help "Use string literals in expressions"); \n (a real Append literal
+# "\n\nYour question was answered by " that Architect parsed to two newlines: GenesysCloudBlueprints/
+# limitless-flows-blueprint Limitless Messaging Flow export). Any other escape is refused.
+_ESCAPES: Final = {'"': '"', "\\": "\\", "n": "\n"}
 
 
 @dataclass(frozen=True)
@@ -239,7 +244,9 @@ class _Parser:
         left = self.prefix()
         while True:
             token = self.peek()
-            op = token.text if token.kind in ("op", "ident") else ""
+            # `and`/`or` in any case: real exports write `OR` and `AND` (GenesysCloudBlueprints/
+            # automatic-offer-callback-for-disconnected-call, send-message-transcript-by-email).
+            op = token.text if token.kind == "op" else token.text.lower() if token.kind == "ident" else ""
             power = _BINARY.get(op)
             if power is None or power <= min_power:
                 break
@@ -260,8 +267,12 @@ class _Parser:
             if token.text in _KEYWORD_LITERALS:
                 value, typ = _KEYWORD_LITERALS[token.text]
                 node = Literal(value, typ, token.column)
-            elif token.text in ("and", "or"):
+            elif token.text.lower() in ("and", "or"):
                 raise ExpressionSyntaxError(f"'{token.text}' needs an operand before it", token.column)
+            elif token.text.lower() == "not" and self.peek().kind != "end" and not (
+                self.peek().kind == "op" and self.peek().text in (".", "[", ")", ",", "(")
+            ):
+                raise ExpressionSyntaxError("Architect has no 'not' keyword; negate with '!'", token.column)
             elif self.peek().kind == "op" and self.peek().text == "(":
                 node = self.call(token)
             else:

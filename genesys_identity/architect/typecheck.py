@@ -1,18 +1,26 @@
 """Type checking Architect expressions against the function and builtin catalogs.
 
-`check(text, expected, scope)` returns one line per problem (empty when Architect would accept the
-expression): syntax errors with their column, unknown functions, builtins and variables, calls that match no
-overload, NOT_SET literals given to parameters that refuse it, and a result that does not fit `expected`.
+`check(text, expected, scope)` returns one line per problem (empty when the expression is accepted):
+syntax errors with their column, unknown functions, builtins, variables and properties, calls that match
+no overload or have the wrong number of arguments, the literal NOT_SET given to a parameter that refuses
+it, operators applied to types they do not take, and a result that does not fit `expected`.
 `infer(expr, scope)` gives an expression's type or raises ExpressionTypeError.
 
-Conversions: an Integer fits where a Decimal is expected (both are numbers; Architect's arithmetic mixes
-them); nothing else converts implicitly: a String is produced with ToString/ToDisplayString.
+Operator typing follows the typed parse trees Architect stores in real exports (GenesysCloudBlueprints
+`.i3*` files): `+(int,int)->int`, `+(str,str)->str`, `-(int,int)->int`, `*(dec,int)->dec`, `/(int,int)->dec`,
+`<(dec,int)->bln`, `>=(dur,dur)->bln`, `==(str,str)->bln`, `and`/`or`/`OR(bln,bln)->bln`, `!(bln)->bln`,
+`[(int, str_coll)->str`. Operators the precedence page lists without an export showing their types (`%`,
+`^`, `&`, `|`, `~`) are typed on numbers only (`^` gives Decimal: unverified).
+
+Conversions: an Integer fits where a Decimal is expected (Architect mixes them: `*(dec,int)->dec`); nothing
+else converts implicitly, so a value needed as a String is made one with ToString/ToDisplayString.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from genesys_identity.architect.builtins import builtin_catalog, lookup
 from genesys_identity.architect.expressions import (
@@ -29,19 +37,17 @@ from genesys_identity.architect.expressions import (
     dotted_name,
     parse,
 )
-from genesys_identity.architect.functions import Overload, bind, catalog, resolve
+from genesys_identity.architect.functions import Overload, bind, resolve
+from genesys_identity.architect.functions import lookup as lookup_function
 from genesys_identity.architect.types import (
     BOOLEAN,
-    DATE,
-    DATETIME,
     DECIMAL,
     DURATION,
     INTEGER,
-    JSON,
     NOT_SET_TYPE,
     STRING,
-    TIME,
     ArchType,
+    type_named,
 )
 
 
@@ -53,9 +59,14 @@ class Scope:
     variables: Mapping[str, ArchType] = field(default_factory=dict)  # "Flow.x", "Task.y", "State.z"
     channel: str | None = None  # None, "sms", "webmessaging"
 
+    @cached_property
+    def folded_variables(self) -> Mapping[str, tuple[str, ArchType]]:
+        """Declared variables by casefolded name (Architect's names are case-insensitive)."""
+        return {name.casefold(): (name, typ) for name, typ in self.variables.items()}
+
 
 _NUMBERS = (INTEGER, DECIMAL)
-_ORDERED = (INTEGER, DECIMAL, STRING, DURATION, DATETIME, DATE, TIME)
+_ORDERED = (INTEGER, DECIMAL, DURATION)
 
 
 def assignable(actual: ArchType, expected: ArchType) -> bool:
@@ -91,9 +102,11 @@ def infer(expr: Expr, scope: Scope) -> ArchType:
     if isinstance(expr, Name | Member):
         name = dotted_name(expr)
         if name is not None:
-            return _name_type(name, scope)
+            return _name_type(name.split("."), scope)
         assert isinstance(expr, Member)
-        return _member_of_value(expr, scope)
+        target = expr.target
+        owner = f"{target.function}(...)" if isinstance(target, Call) else "the value"
+        return _member_type(infer(target, scope), expr.name, owner)
     if isinstance(expr, Call):
         return _call_type(expr, scope)
     if isinstance(expr, Index):
@@ -103,70 +116,85 @@ def infer(expr: Expr, scope: Scope) -> ArchType:
     return _binary_type(expr, scope)
 
 
-def _name_type(name: str, scope: Scope) -> ArchType:
-    head = name.split(".", 1)[0]
-    prefixes = builtin_catalog().variable_scopes.get(scope.flow_type)
-    if prefixes is None:
+def _name_type(parts: list[str], scope: Scope) -> ArchType:
+    """`Flow.x`, `Message.Message.body`, `Task.Queue.id`: a variable or builtin, then properties of its value."""
+    cat = builtin_catalog()
+    if scope.flow_type not in cat.variable_scopes:
         raise ExpressionTypeError(f"unknown flow type {scope.flow_type}")
-    if head in prefixes:
-        declared = scope.variables.get(name)
-        if declared is None:
-            raise ExpressionTypeError(f"unknown variable {name}")
-        return declared
-    if head in ("Flow", "State", "Task"):
-        raise ExpressionTypeError(f"{head}. variables do not exist in a {scope.flow_type} flow: {name}")
-    try:
-        return lookup(name, scope.flow_type, scope.channel)
-    except KeyError as exc:
-        raise ExpressionTypeError(str(exc.args[0])) from None
+    full = ".".join(parts)
+    prefix = cat.scope_prefix(scope.flow_type, parts[0])
+    if prefix is not None and len(parts) >= 2:
+        variable = f"{prefix}.{parts[1]}"
+        found = scope.folded_variables.get(variable.casefold())
+        if found is not None:
+            return _members(found[1], parts[2:], found[0])
+        if cat.builtin(variable) is None:
+            raise ExpressionTypeError(f"unknown variable {variable}")
+    elif parts[0].casefold() in ("flow", "state", "task"):
+        raise ExpressionTypeError(f"{parts[0]}. variables do not exist in a {scope.flow_type} flow: {full}")
+    # The longest leading part that is a builtin, then properties of its value.
+    for end in range(len(parts), 0, -1):
+        head = ".".join(parts[:end])
+        if cat.builtin(head) is not None:
+            try:
+                typ = lookup(head, scope.flow_type, scope.channel)
+            except KeyError as exc:
+                raise ExpressionTypeError(str(exc.args[0])) from None
+            if end == len(parts):
+                return typ
+            member = builtin_catalog().member(typ, parts[end])
+            if member is None:
+                raise ExpressionTypeError(f"unknown builtin {full} ({head} is {typ}, which has no property {parts[end]})")
+            return _members(member.type, parts[end + 1 :], f"{head}.{parts[end]}")
+    raise ExpressionTypeError(f"unknown builtin {full}" if len(parts) > 1 else f"unknown name {full}")
 
 
-def _member_of_value(expr: Member, scope: Scope) -> ArchType:
-    target = infer(expr.target, scope)
-    raise ExpressionTypeError(f"a {target} value has no property {expr.name} that this model knows")
+def _members(typ: ArchType, names: list[str], owner: str) -> ArchType:
+    for name in names:
+        typ = _member_type(typ, name, owner)
+        owner = f"{owner}.{name}"
+    return typ
+
+
+def _member_type(owner_type: ArchType, name: str, owner: str) -> ArchType:
+    member = builtin_catalog().member(owner_type, name)
+    if member is None:
+        raise ExpressionTypeError(f"unknown property {name} of {owner} ({owner_type})")
+    return member.type
 
 
 def _call_type(expr: Call, scope: Scope) -> ArchType:
-    spec = catalog().get(expr.function)
+    spec = lookup_function(expr.function)
     if spec is None:
         raise ExpressionTypeError(f"unknown function {expr.function}")
     args = [infer(a, scope) for a in expr.args]
     counted = [o for o in spec.overloads if o.accepts_count(len(args))]
     if not counted:
-        arities = sorted({_arity(o) for o in spec.overloads})
-        raise ExpressionTypeError(
-            f"{expr.function} takes {' or '.join(arities)} argument(s), given {len(args)}"
-        )
+        arities = sorted({o.arity() for o in spec.overloads})
+        raise ExpressionTypeError(f"{spec.name} takes {' or '.join(arities)} argument(s), given {len(args)}")
     for overload in counted:
         result = _match(overload, args)
-        if result is not None:
-            for position, (arg, argtype) in enumerate(zip(expr.args, args, strict=True)):
-                param = overload.param_for(position)
-                assert param is not None
-                if argtype == NOT_SET_TYPE and isinstance(arg, Literal) and not param.not_set_allowed:
-                    raise ExpressionTypeError(f"{expr.function}: argument {position + 1} refuses NOT_SET")
-            return result
+        if result is None:
+            continue
+        for position, arg in enumerate(expr.args):
+            param = overload.param_for(position)
+            assert param is not None
+            if isinstance(arg, Literal) and arg.type is None and not param.not_set_allowed:
+                raise ExpressionTypeError(f"{spec.name}: argument {position + 1} refuses NOT_SET")
+        return result
     given = ", ".join(str(a) for a in args)
-    raise ExpressionTypeError(f"{expr.function}({given}): no overload")
-
-
-def _arity(overload: Overload) -> str:
-    if overload.params and overload.params[-1].variadic:
-        return f"{len(overload.params)}+"
-    return str(len(overload.params))
+    raise ExpressionTypeError(f"{spec.name}({given}): no overload; known: {spec.signatures()}")
 
 
 def _match(overload: Overload, args: list[ArchType]) -> ArchType | None:
-    """The overload's result type if `args` fit it (exactly, or with Integer widened to Decimal), else None."""
+    """The overload's result type if `args` fit it (exactly, or an Integer where a Decimal is wanted)."""
     bindings: dict[str, ArchType] = {}
     for position, arg in enumerate(args):
         param = overload.param_for(position)
         assert param is not None
         if bind(param.type, arg, bindings):
             continue
-        if arg == INTEGER and param.type == "Decimal":
-            continue
-        if arg.element == INTEGER and param.type == "Collection(Decimal)":
+        if param.type not in ("T", "Collection(T)") and assignable(arg, type_named(param.type)):
             continue
         return None
     return resolve(overload.returns, bindings)
@@ -176,7 +204,7 @@ def _index_type(expr: Index, scope: Scope) -> ArchType:
     target = infer(expr.target, scope)
     index = infer(expr.index, scope)
     if target.element is None:
-        raise ExpressionTypeError(f"indexing needs a collection, {target} is not one")
+        raise ExpressionTypeError(f"indexing [..] needs a collection, {target} is not one")
     if not assignable(index, INTEGER):
         raise ExpressionTypeError(f"a collection index is {index}, needs Integer")
     return target.element
@@ -192,9 +220,9 @@ def _unary_type(expr: Unary, scope: Scope) -> ArchType:
         if not assignable(operand, INTEGER):
             raise ExpressionTypeError(f"'~' needs an Integer, given {operand}")
         return INTEGER
-    if operand in (INTEGER, DECIMAL, DURATION):
+    if operand in _NUMBERS or operand == NOT_SET_TYPE:
         return operand
-    raise ExpressionTypeError(f"unary '-' needs a number or Duration, given {operand}")
+    raise ExpressionTypeError(f"unary '-' needs a number, given {operand}")
 
 
 def _binary_type(expr: Binary, scope: Scope) -> ArchType:
@@ -202,10 +230,9 @@ def _binary_type(expr: Binary, scope: Scope) -> ArchType:
     right = infer(expr.right, scope)
     op = expr.op
     if op in ("and", "or"):
-        for side in (left, right):
-            if not assignable(side, BOOLEAN):
-                raise ExpressionTypeError(f"'{op}' needs Boolean operands, given {left} and {right}")
-        return BOOLEAN
+        if assignable(left, BOOLEAN) and assignable(right, BOOLEAN):
+            return BOOLEAN
+        raise ExpressionTypeError(f"'{op}' needs Boolean operands, given {left} and {right}")
     if op in ("==", "!="):
         if _comparable(left, right):
             return BOOLEAN
@@ -214,40 +241,27 @@ def _binary_type(expr: Binary, scope: Scope) -> ArchType:
         if _comparable(left, right) and all(t in _ORDERED or t == NOT_SET_TYPE for t in (left, right)):
             return BOOLEAN
         raise ExpressionTypeError(f"'{op}' cannot order {left} and {right}")
-    if op in ("&", "|"):
-        if assignable(left, INTEGER) and assignable(right, INTEGER):
-            return INTEGER
-        raise ExpressionTypeError(f"'{op}' needs Integer operands, given {left} and {right}")
     return _arithmetic_type(op, left, right)
 
 
 def _comparable(left: ArchType, right: ArchType) -> bool:
-    if NOT_SET_TYPE in (left, right) or left == right:
+    if NOT_SET_TYPE in (left, right):
         return True
-    if left in _NUMBERS and right in _NUMBERS:
-        return True
-    return left.element is not None and right.element is not None and _comparable(left.element, right.element)
+    if left.is_collection or right.is_collection:
+        return False
+    return left == right or (left in _NUMBERS and right in _NUMBERS)
 
 
 def _arithmetic_type(op: str, left: ArchType, right: ArchType) -> ArchType:
-    if left in _NUMBERS and right in _NUMBERS:
-        return INTEGER if left == right == INTEGER else DECIMAL
-    if NOT_SET_TYPE in (left, right):
-        other = right if left == NOT_SET_TYPE else left
-        if other in _NUMBERS or other == NOT_SET_TYPE:
-            return other if other != NOT_SET_TYPE else NOT_SET_TYPE
-    if op == "+" and left == STRING and right == STRING:
+    sides = [t for t in (left, right) if t != NOT_SET_TYPE]
+    if all(t in _NUMBERS for t in sides):
+        if op in ("&", "|"):
+            if all(t == INTEGER for t in sides):
+                return INTEGER
+        elif op in ("/", "^"):
+            return DECIMAL
+        else:
+            return INTEGER if all(t == INTEGER for t in sides) else DECIMAL
+    if op == "+" and all(t == STRING for t in sides):
         return STRING
-    if op in ("+", "-") and left in (DATETIME, DATE) and right == DURATION:
-        return left
-    if op in ("+", "-") and left == right == DURATION:
-        return DURATION
-    if op == "+" and left == DURATION and right == DATETIME:
-        return DATETIME
-    if op == "-" and left == right and left in (DATETIME, DATE):
-        return DURATION
-    if op in ("*", "/") and left == DURATION and right in _NUMBERS:
-        return DURATION
-    if left == JSON or right == JSON:
-        raise ExpressionTypeError(f"'{op}' does not apply to Json; convert it first (ToString, ToInt)")
     raise ExpressionTypeError(f"'{op}' does not apply to {left} and {right}")

@@ -4,9 +4,10 @@ Type names are spelled as Architect spells them in its expression help and its v
 Integer, Decimal, Boolean, Json, User, Queue, AgentScorePair, Duration, DateTime, ...). A collection is
 `ArchType("Collection", element)`, printed `Collection(String)`.
 
-Runtime values used by the evaluator: str, int, decimal.Decimal, bool, dict/list (Json), list (collections),
-`User`, `Queue`, `AgentScorePair`, datetime.timedelta (Duration), datetime.datetime (DateTime, UTC),
-datetime.date (Date), datetime.time (Time), and the `NOT_SET` sentinel.
+Runtime values used by the evaluator: str, int, decimal.Decimal, bool, Json as parsed (dict, list, str, number,
+bool), list (collections),
+`User`, `Queue`, `Skill`, `PhoneNumber`, `AgentScorePair`, datetime.timedelta (Duration), datetime.datetime
+(DateTime, UTC), dict (ShortMessage / ExternalContact: members by name), and the `NOT_SET` sentinel.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ COMMUNICATION: Final = ArchType("Communication")
 PHONE_NUMBER: Final = ArchType("PhoneNumber")
 EMAIL: Final = ArchType("Email")
 WRAPUP_CODE: Final = ArchType("WrapupCode")
+SHORT_MESSAGE: Final = ArchType("ShortMessage")
+EXTERNAL_CONTACT: Final = ArchType("ExternalContact")
 
 # The type of the bare literal NOT_SET before context gives it one: it fits wherever a value is expected
 # (help "Using NOT_SET expressions": NOT_SET applies to scalar values of any type).
@@ -63,7 +66,7 @@ SCALARS: Final[dict[str, ArchType]] = {
     for t in (
         STRING, INTEGER, DECIMAL, BOOLEAN, JSON, USER, QUEUE, GROUP, SKILL, LANGUAGE, LANGUAGE_SKILL,
         AGENT_SCORE_PAIR, DURATION, DATETIME, DATE, TIME, CURRENCY, COMMUNICATION, PHONE_NUMBER, EMAIL,
-        WRAPUP_CODE,
+        WRAPUP_CODE, SHORT_MESSAGE, EXTERNAL_CONTACT,
     )
 }
 
@@ -107,6 +110,9 @@ _KIND_PREFIXES: Final[dict[str, ArchType]] = {
     "communication": COMMUNICATION,
     "phoneNumber": PHONE_NUMBER,
     "wrapupCode": WRAPUP_CODE,
+    # GenesysCloudBlueprints/send-message-transcript-by-email
+    # terraform/modules/flow/send-message-transcript-to-customer-by-email.yaml
+    "externalContact": EXTERNAL_CONTACT,
 }
 
 
@@ -154,6 +160,22 @@ class User:
 @dataclass(frozen=True)
 class Queue:
     """An ACD queue as a flow sees it; a literal queue in Archy is given by name."""
+
+    id: str | None
+    name: str
+
+
+@dataclass(frozen=True)
+class PhoneNumber:
+    """A parsed phone number (ToPhoneNumber); `e164` is NOT_SET-like None when the text is no valid number."""
+
+    raw: str
+    e164: str | None
+
+
+@dataclass(frozen=True)
+class Skill:
+    """An ACD skill (FindSkill)."""
 
     id: str | None
     name: str
