@@ -21,6 +21,7 @@ from genesys_identity.errors import GenesysIdentityError
 Path = tuple[str | int, ...]
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR = "tag:yaml.org,2002:str"
 C_LOADER = _Loader is not yaml.SafeLoader
 
 
@@ -101,7 +102,7 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, lines: dict[Pat
         loader.flatten_mapping(node)  # merge keys (<<), as the safe constructor does
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            key = key_node.value if key_node.tag == _STR else loader.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool)) or key is None:
                 raise _BadKey(key_node.start_mark.line + 1, f"a mapping key must be a scalar, got {key!r}")
             if key in result:
@@ -112,4 +113,6 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, lines: dict[Pat
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_build(loader, item, (*path, index), lines) for index, item in enumerate(node.value)]
+    if node.tag == _STR:  # most scalars: no constructor machinery needed
+        return node.value
     return loader.construct_object(node, deep=True)
