@@ -54,6 +54,16 @@ def shape(node: object) -> object:
         ("-x * 2", ("*", ("-", "x"), 2)),
         ("1 & 2 | 4", ("|", ("&", 1, 2), 4)),
         ("1 == 1 & 3", ("&", ("==", 1, 1), 3)),
+        # keywords in any case, as real exports write them (automatic-offer-callback-for-disconnected-call: `OR`;
+        # send-message-transcript-by-email: `AND`)
+        ("a OR b AND c", ("or", "a", ("and", "b", "c"))),
+        ("a Or b", ("or", "a", "b")),
+        ("1 < 2 > x", (">", ("<", 1, 2), "x")),
+        ("x >= 1 == y", ("==", (">=", "x", 1), "y")),
+        ("a != b or c == d", ("or", ("!=", "a", "b"), ("==", "c", "d"))),
+        ("-(1 + 2)", ("-", ("+", 1, 2))),
+        ("!(a or b)", ("!", ("or", "a", "b"))),
+        ("--1", 1),  # unary minus on a literal folds into it
     ],
 )
 def test_operators_follow_architects_precedence(text: str, expected: object) -> None:
@@ -72,6 +82,15 @@ def test_string_escapes_from_the_help() -> None:
     # help "Use string literals in expressions": "He said, \"Hi\"" is He said, "Hi"
     assert shape(parse(r'"He said, \"Hi\""')) == 'He said, "Hi"'
     assert shape(parse(r'"Male\\Female"')) == "Male\\Female"
+    # limitless-flows-blueprint Limitless Messaging Flow export: "\n\nYour question..." parsed to two newlines
+    assert shape(parse(r'"\n\nYour question"')) == "\n\nYour question"
+    # a real export's JSON-building concatenation (automated-callback-blueprint Proactive callback workbin)
+    assert shape(parse(r'"\"phone\": \"" + Flow.phone')) == ("+", '"phone": "', "Flow.phone")
+
+
+def test_expressions_may_span_lines() -> None:
+    # send-message-transcript-by-email: If(\tIsNotSetOrEmpty(...), \n ...) with tabs and newlines between tokens
+    assert shape(parse("If(\tIsSet(a),\n\t\tb,\n c)")) == ("If", ("IsSet", "a"), "b", "c")
 
 
 def test_member_access_and_indexing_chain() -> None:
@@ -107,6 +126,13 @@ def test_calls_nest() -> None:
         ("", 1, "empty"),
         ("and x", 1, "needs an operand"),
         (r'"a\qb"', 3, "escape"),
+        (r'"a\tb"', 3, "escape"),
+        ("not x", 1, "no 'not' keyword"),
+        ("a and not b", 7, "no 'not' keyword"),
+        ("1..2", 3, "property name"),
+        ("f(1))", 5, "after a complete expression"),
+        ("Flow.x[1", 9, "expected ']'"),
+        ("a ! b", 3, "after a complete expression"),
     ],
 )
 def test_syntax_errors_name_the_problem_and_column(text: str, column: int, fragment: str) -> None:
