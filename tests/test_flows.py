@@ -31,7 +31,8 @@ def dev_plan() -> Plan:
 
 
 def problems_of(settings: StackSettings, flows: list[RenderedFlow]) -> list[str]:
-    return [p for flow in flows if flow.spec.flow_type == "inboundShortMessage" for p in check_flow(
+    """Every problem of the rendered flows as ``file: path: message`` (the line left out: templates move)."""
+    return [f"{p.file}: {p.path}: {p.message}" for flow in flows for p in check_flow(
         flow.spec.output, flow.text, actions=load_all(), category=settings.name("Identity Stitching"),
         catalog=load_catalog(), queues=(settings.queues.web, settings.queues.sms))]
 
@@ -61,8 +62,10 @@ def test_dev_flows_pass_the_checker(dev_settings: StackSettings) -> None:
 def test_calling_an_unknown_action_is_refused(dev_settings: StackSettings, tmp_path: Path) -> None:
     flows = render_changed(dev_settings, tmp_path, "sms.yaml.j2", "{{ context.name | yq }}:", '"Get Last Agent":')
     assert problems_of(dev_settings, flows) == [
-        "sms.yaml: state 'Route': action 'Ask for the last interaction': calls unknown data action 'Get Last Agent' "
-        "(known: End Web Session, Get Last Interaction Context, Record Interaction Outcome, Stitch Identity)"]
+        "sms.yaml: state[Route_10]/callData[Ask for the last interaction]/category[acme-dev Identity Stitching]/"
+        "dataAction[Get Last Agent]: no data action 'Get Last Agent' in integration 'acme-dev Identity Stitching' "
+        "(known: acme-dev Identity Stitching/End Web Session, acme-dev Identity Stitching/Get Last Interaction Context, "
+        "acme-dev Identity Stitching/Record Interaction Outcome, acme-dev Identity Stitching/Stitch Identity)"]
     with pytest.raises(FlowRenderError, match=r"^flows/sms.yaml.j2: no data action named 'Get Last Agent'"):
         render_changed(dev_settings, tmp_path / "b", "sms.yaml.j2", 'action("Get Last Interaction Context")',
                        'action("Get Last Agent")')
@@ -73,22 +76,26 @@ def test_dropping_a_timeout_path_is_refused(dev_settings: StackSettings, tmp_pat
                     '{{ note("Note the context timeout", lit("queue: context timed out")) | trim | indent(20, true) }}\n')
     flows = render_changed(dev_settings, tmp_path, "sms.yaml.j2", timeout_path, "")
     assert problems_of(dev_settings, flows) == [
-        "sms.yaml: state 'Route': action 'Ask for the last interaction': has no timeout path"]
+        "sms.yaml: state[Route_10]/callData[Ask for the last interaction]: has no timeout path"]
 
 
 def test_a_failure_path_that_reaches_no_queue_is_refused(dev_settings: StackSettings, tmp_path: Path) -> None:
-    flows = render_changed(dev_settings, tmp_path, "sms.yaml.j2", "          - transferToAcd:\n              name: Transfer to the SMS queue",
-                           "          - disconnect:\n              name: Transfer to the SMS queue")
-    problems = problems_of(dev_settings, flows)
-    assert "sms.yaml: state 'Route': action 'Ask for the last interaction': its timeout path never reaches a queue: " \
-           "the customer would be dropped" in problems
+    transfer = ("          - transferToAcd:\n              name: Transfer to the SMS queue\n              targetQueue:\n"
+                "                lit:\n                  name: {{ stack.sms_queue | yq }}\n              priority:\n"
+                "                lit: 0\n              preferredAgents:\n                exp: Flow.preferredAgents\n"
+                "              languageSkill:\n                noValue: true\n              directAgent:\n"
+                "                noValue: true\n")
+    flows = render_changed(dev_settings, tmp_path, "sms.yaml.j2", transfer, "")
+    assert [p for p in problems_of(dev_settings, flows) if "Ask for the last interaction" in p] == [
+        f"sms.yaml: state[Route_10]/callData[Ask for the last interaction]/outputs/{path}: the {path} path never "
+        "reaches a queue: the customer would be dropped" for path in ("failure", "timeout")]
 
 
 def test_reading_an_attribute_not_in_the_catalog_is_refused(dev_settings: StackSettings, tmp_path: Path) -> None:
     flows = render_changed(dev_settings, tmp_path, "web-messaging.yaml.j2", '"Context." ~ name', '"Context.x" ~ name')
-    problems = problems_of(dev_settings, flows)
-    assert "web-messaging.yaml: state 'Identify': action 'Read what the website set': reads website attribute " \
-           "'Context.xcustomerTier', which the catalog does not declare with source messenger_database" in problems
+    assert "web-messaging.yaml: state[Identify_10]/getParticipantData[Read what the website set]/attributes[0]/name: " \
+           "reads website attribute 'Context.xcustomerTier', which the catalog does not declare with source " \
+           "messenger_database" in problems_of(dev_settings, flows)
     with pytest.raises(FlowRenderError, match=r"^flows/web-messaging.yaml.j2: .*'routingReason'"):
         render_changed(dev_settings, tmp_path / "b", "web-messaging.yaml.j2", "attr.routingDecision", "attr.routingReason")
 
@@ -97,9 +104,12 @@ def test_unknown_queue_and_mistyped_variable_are_refused(dev_settings: StackSett
     flows = render_changed(dev_settings, tmp_path, "sms.yaml.j2",
                            "              targetQueue:\n                lit:\n                  name: {{ stack.sms_queue | yq }}",
                            '              targetQueue:\n                lit:\n                  name: "Sales"')
-    assert any("transfers to queue 'Sales', which this stack does not declare" in p for p in problems_of(dev_settings, flows))
+    assert problems_of(dev_settings, flows) == [
+        "sms.yaml: state[Route_10]/transferToAcd[Transfer to the SMS queue]/targetQueue: transfers to queue 'Sales', "
+        "which this stack does not declare (stack queues: Acme Dev SMS Support, Acme Dev Web Support)"]
     flows = render_changed(dev_settings, tmp_path / "b", "sms.yaml.j2", "    - userVariable:", "    - stringVariable:")
-    assert any("variable 'Flow.lastAgent' is string, but this use needs user" in p for p in problems_of(dev_settings, flows))
+    assert any(p.endswith("a user statement needs a User variable; 'Flow.lastAgent' is String")
+               for p in problems_of(dev_settings, flows))
 
 
 def test_the_web_deployment_runs_the_web_flow_and_sms_numbers_route_to_the_sms_flow(dev_plan: Plan) -> None:

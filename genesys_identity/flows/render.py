@@ -8,6 +8,7 @@ and refuse a field the contract lacks). Jinja runs with StrictUndefined; a templ
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -33,9 +34,11 @@ DATA_ACTIONS_INTEGRATION_ROLE = "Identity Stitching"
 WEB_AUTHENTICATED = "Message.IsAuthenticated"
 WEB_SUBJECT = "Message.Message.senderAddressInfo.addressDisplayable"
 WEB_EMAIL_CLAIM = "Message.Message.senderAddressInfo.email"
-# SMS: the sender's number as the platform's Address model normalizes it (purecloudplatformclientv2 Address:
-# addressNormalized "The normalized address"); addressDisplayable is the display form.
-SMS_SENDER = "Message.Message.senderAddressInfo.addressNormalized"
+# SMS: the sender's number. A real SMS flow export reads it as Message.Message.senderAddress
+# (GenesysCloudBlueprints/automatic-offer-callback-for-disconnected-call `exports/SMS Schedule Callback.i3InboundMessage`:
+# sysref "__MESSAGE_MESSAGE__.senderAddress", type str; help "Use the String Builder" names it too). The Address
+# model's addressNormalized has no public evidence as an Architect builtin, so it is not used.
+SMS_SENDER = "Message.Message.senderAddress"
 CONVERSATION_ID = "Message.ConversationId"
 # The outcome workflow's inputs: fields of the AfterCallWorkEvent (topic v2.detail.events.conversation.{id}.acw;
 # purecloudplatformclientv2 AcwDetailEventTopicAfterCallWorkEvent) that the trigger's TopLevelPrimitives data format
@@ -124,6 +127,7 @@ def exp(expression: str) -> str:
     return f"exp: {_quoted(expression)}"
 
 
+@functools.lru_cache(maxsize=16)  # compiled templates are reused across renders (Jinja reloads changed files)
 def environment(directory: Path = FLOWS_DIR) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(directory), undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
