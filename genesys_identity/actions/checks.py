@@ -11,10 +11,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from jsonpath_ng.exceptions import JsonPathParserError
-from jsonpath_ng.ext.parser import parse as jsonpath
-
-from genesys_identity.actions import velocity
+from genesys_identity.actions import jsonpath, velocity
 from genesys_identity.actions.definitions import INTEGRATION_TYPE, ActionDefinition, ActionDefinitionError
 from genesys_identity.catalog import Catalog
 
@@ -162,9 +159,9 @@ def _check_response(definition: ActionDefinition, problem: Any) -> None:
     template = response.get("successTemplate", "")
     for key, path in mapping.items():
         try:
-            jsonpath(path)
-        except (JsonPathParserError, Exception) as exc:  # the parser raises several exception types
-            problem(f"config.response.translationMap.{key}", f"not a JSONPath: {exc}")
+            jsonpath.parse(path)  # Jayway JSONPath as the runner models it; the rest is refused, by name
+        except jsonpath.JsonPathError as exc:
+            problem(f"config.response.translationMap.{key}", str(exc))
     for key, value in defaults.items():
         if key not in mapping:
             problem(f"config.response.translationMapDefaults.{key}", "has no translationMap entry")

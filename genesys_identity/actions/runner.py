@@ -2,7 +2,8 @@
 
 Steps, as Genesys runs them: validate the input against the input contract; render the URL, headers and
 body with Velocity (``$input``, ``$credentials``, the helpers); call the service with the action's timeout;
-apply the translation map (JSONPath, with the defaults when a path finds nothing); render the success
+apply the translation map (Jayway JSONPath, ``actions/jsonpath.py``: the defaults when a definite path does not
+resolve, ``[]`` for an indefinite path with no match); render the success
 template; validate the result against the output contract. A failure at any step is an ``ActionFailure``
 with a status and a message shaped like Genesys' own, never a traceback.
 """
@@ -15,14 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from jsonpath_ng.ext.parser import parse as jsonpath
 from jsonschema import Draft4Validator
 
-from genesys_identity.actions import velocity
+from genesys_identity.actions import jsonpath, velocity
 from genesys_identity.actions.definitions import ActionDefinition
 from genesys_identity.errors import GenesysIdentityError
-
-_COLLECTION_PATH = ("[?", "*", "..", "[:")
 
 
 class ActionFailure(GenesysIdentityError):
@@ -118,21 +116,19 @@ def _validate(schema: Mapping[str, Any], value: Any, which: str, action: str) ->
 
 
 def _translate(definition: ActionDefinition, document: Any) -> dict[str, str]:
-    """Each translation-map key as JSON text, the way the success template receives it."""
+    """Each translation-map key as JSON text, the way the success template receives it (Jayway semantics)."""
     mapping: dict[str, str] = definition.response.get("translationMap") or {}
     defaults: dict[str, str] = definition.response.get("translationMapDefaults") or {}
     translated: dict[str, str] = {}
     for key, path in mapping.items():
-        matches = [m.value for m in jsonpath(path).find(document)] if document is not None else []
-        if any(marker in path for marker in _COLLECTION_PATH):
-            value: Any = matches
-            found = bool(matches)
-        else:
-            found = bool(matches)
-            value = matches[0] if matches else None
-        if not found:
+        try:
+            value = jsonpath.parse(path).find(document)
+        except jsonpath.JsonPathError as exc:
+            raise ActionFailure(400, f"translationMap.{key}: {exc}") from None
+        except jsonpath.NotFound:
+            # The path did not resolve: the default applies. A null value resolves (no fallback).
             if key not in defaults:
-                raise ActionFailure(400, f"JSON path {path!r} for {key!r} resolved nothing and {key!r} has no default.")
+                raise ActionFailure(400, f"JSON path {path!r} for {key!r} resolved nothing and {key!r} has no default.") from None
             translated[key] = defaults[key]
             continue
         translated[key] = json.dumps(value, ensure_ascii=False)

@@ -11,6 +11,7 @@ import base64
 import json
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -64,11 +65,11 @@ class _Esc:
 
     @staticmethod
     def url(value: Any) -> str | None:
-        return None if value is None else quote_plus(str(value), safe="")
+        return None if value is None else java_url_encode(str(value))
 
     @staticmethod
     def urlFormEncode(value: Any) -> str | None:
-        return None if value is None else quote_plus(str(value), safe="")
+        return None if value is None else java_url_encode(str(value))
 
     @staticmethod
     def uriEncode(value: Any) -> str | None:
@@ -91,30 +92,99 @@ class _Encoding:
         return base64.b64encode(str(value).encode()).decode()
 
 
+def java_url_encode(text: str) -> str:
+    """``java.net.URLEncoder.encode(text, "UTF-8")``, which Velocity Tools' ``EscapeTool.url`` calls: letters,
+    digits and ``. - * _`` stay, a space becomes ``+``, every other byte of the UTF-8 text is ``%XX``."""
+    return quote_plus(text, safe="*").replace("~", "%7E")
+
+
+class JavaDouble(float):
+    """A ``java.lang.Double``: prints as ``Double.toString`` does (``3.0``, ``0.5``, ``1.0E7``, ``1.0E-4``)."""
+
+    def __str__(self) -> str:
+        value = float(self)
+        if value != value or value in (float("inf"), float("-inf")):
+            return {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}[repr(value)]
+        if value == 0 or 1e-3 <= abs(value) < 1e7:
+            text = repr(value)
+            return text if "." in text or "e" in text else text + ".0"
+        # Computerized scientific notation from the shortest digits that read back as this double.
+        sign, digits, exponent = Decimal(repr(value)).normalize().as_tuple()
+        text = "".join(map(str, digits))
+        power = len(text) - 1 + int(exponent)
+        return f"{'-' if sign else ''}{text[0]}.{text[1:] or '0'}E{power}"
+
+    __repr__ = __str__
+
+
+def _number(value: Any) -> int | float | None:
+    """Velocity Tools' ``ConversionUtils.toNumber``: numbers as they are, numeric strings parsed, else null."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return value
+    text = str(value).strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _floating(value: int | float, raw: Any) -> bool:
+    return isinstance(value, float) and (isinstance(raw, float) or any(c in str(raw) for c in ".eE"))
+
+
+def _match_type(out: float, *raws: Any) -> int | JavaDouble:
+    """``MathTool.matchType``: a whole result of whole inputs is an Integer (printed without ``.0``), else a Double."""
+    whole = out == int(out) if out == out and abs(out) != float("inf") else False
+    if whole and not any(_floating(v, raw) for raw in raws if (v := _number(raw)) is not None):
+        return int(out)
+    return JavaDouble(out)
+
+
 class _Math:
-    @staticmethod
-    def add(a: float, b: float) -> float:
-        return a + b
+    """Velocity Tools' ``MathTool``: arguments may be numbers or numeric strings; an unparseable one gives null."""
 
     @staticmethod
-    def sub(a: float, b: float) -> float:
-        return a - b
+    def _two(a: Any, b: Any) -> tuple[float, float] | None:
+        x, y = _number(a), _number(b)
+        return None if x is None or y is None else (float(x), float(y))
 
-    @staticmethod
-    def mul(a: float, b: float) -> float:
-        return a * b
+    @classmethod
+    def add(cls, a: Any, b: Any) -> int | JavaDouble | None:
+        pair = cls._two(a, b)
+        return None if pair is None else _match_type(pair[0] + pair[1], a, b)
 
-    @staticmethod
-    def div(a: float, b: float) -> float | None:
-        return None if b == 0 else a / b
+    @classmethod
+    def sub(cls, a: Any, b: Any) -> int | JavaDouble | None:
+        pair = cls._two(a, b)
+        return None if pair is None else _match_type(pair[0] - pair[1], a, b)
 
-    @staticmethod
-    def max(a: float, b: float) -> float:
-        return a if a >= b else b
+    @classmethod
+    def mul(cls, a: Any, b: Any) -> int | JavaDouble | None:
+        pair = cls._two(a, b)
+        return None if pair is None else _match_type(pair[0] * pair[1], a, b)
 
-    @staticmethod
-    def min(a: float, b: float) -> float:
-        return a if a <= b else b
+    @classmethod
+    def div(cls, a: Any, b: Any) -> int | JavaDouble | None:
+        pair = cls._two(a, b)
+        if pair is None or pair[1] == 0:
+            return None
+        return _match_type(pair[0] / pair[1], a, b)
+
+    @classmethod
+    def max(cls, a: Any, b: Any) -> int | JavaDouble | None:
+        pair = cls._two(a, b)
+        return None if pair is None else _match_type(max(pair), a, b)
+
+    @classmethod
+    def min(cls, a: Any, b: Any) -> int | JavaDouble | None:
+        pair = cls._two(a, b)
+        return None if pair is None else _match_type(min(pair), a, b)
 
 
 class _UrlTool:
