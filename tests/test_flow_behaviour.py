@@ -110,7 +110,7 @@ def guest_verified_problems(flow: dict[str, Any]) -> list[str]:
     problems = []
     authenticated = (AUTHENTICATED, "yes")
     inputs = stitch_inputs(flow)
-    watched = {"Flow.authSubject"}
+    watched = {"Flow.authSubject", "Flow.authIssuer"}
     for name in VERIFIED_INPUTS:
         form = inputs[name]
         if "lit" in form:
@@ -189,7 +189,10 @@ def test_a_guest_never_sends_anything_as_verified(dev_settings: StackSettings) -
     inputs = stitch_inputs(web)
     assert inputs["authVerified"] == {"exp": "Flow.authenticated"}
     assert inputs["customerIdVerified"] == inputs["customerPhoneVerified"] == {"lit": False}
-    assert inputs["authSubject"] == {"exp": "Flow.authSubject"}
+    # The issuer and the subject go together: a guest sends neither (the service refuses a lone issuer).
+    assert inputs["authSubject"] == {"exp": "Flow.authSubject"} and inputs["authIssuer"] == {"exp": "Flow.authIssuer"}
+    issuer = [(value, guards) for variable, value, guards in statements(web) if variable == "Flow.authIssuer"]
+    assert issuer == [({"lit": "https://login.dev.acme-support.example"}, ((AUTHENTICATED, "yes"),))]
     # The subject and the email claim are taken only in the authenticated branch.
     taken = {variable: guards for variable, value, guards in statements(web) if "senderAddressInfo" in value.get("exp", "")}
     assert set(taken) == {"Flow.authSubject", "Flow.customerEmail"}
