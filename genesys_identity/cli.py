@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from genesys_identity.errors import GenesysIdentityError
 
@@ -89,12 +90,28 @@ def _flow_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plan_of(root: Path, stack: str, rev: str | None, folder: str | None, scratch: Path) -> Path:
-    """A plan folder: given, or rendered from a git revision (in a temporary worktree) or from the work tree."""
+def _plan_of(root: Path, stack: str, rev: str | None, folder: str | None, scratch: Path) -> Any:
+    """A plan folder: given, or rendered from a git revision (in a temporary worktree) or from the work tree; an
+    absent one when the stack has no file there (a stack added or removed by the change)."""
     import subprocess
 
+    from genesys_identity.audit import diff
+
     if folder:
-        return Path(folder) / stack if (Path(folder) / stack / "plan.json").exists() else Path(folder)
+        return diff.PlanFolder.read(Path(folder) / stack if (Path(folder) / stack / "plan.json").exists() else Path(folder))
+    commit = None
+    if rev:
+        done = subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", f"{rev}^{{commit}}"],
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise GenesysIdentityError(f"git revision {rev!r}: not a commit in {root}")
+        commit = done.stdout.strip()[:12]
+        listed = subprocess.run(["git", "-C", str(root), "cat-file", "-e", f"{commit}:Pulumi.{stack}.yaml"],
+                                capture_output=True, check=False)
+        if listed.returncode != 0:
+            return diff.PlanFolder.absent(stack, commit)
+    elif not (root / f"Pulumi.{stack}.yaml").exists():
+        return diff.PlanFolder.absent(stack)
     source = root
     if rev:
         source = scratch / f"worktree-{abs(hash(rev))}"
@@ -112,7 +129,7 @@ def _plan_of(root: Path, stack: str, rev: str | None, folder: str | None, scratc
                            check=False)
     if done.returncode != 0:
         raise GenesysIdentityError(f"plan of {rev or 'the work tree'} failed: {done.stderr.strip()}")
-    return out / stack
+    return diff.PlanFolder.read(out / stack, commit)
 
 
 def _diff(args: argparse.Namespace) -> int:
@@ -123,8 +140,8 @@ def _diff(args: argparse.Namespace) -> int:
     root = Path(args.root).resolve()
     with tempfile.TemporaryDirectory(prefix="genesys-identity-diff-") as tmp:
         scratch = Path(tmp)
-        base = diff.PlanFolder.read(_plan_of(root, args.stack, args.base_rev, args.base, scratch))
-        head = diff.PlanFolder.read(_plan_of(root, args.stack, args.head_rev, args.head, scratch))
+        base = _plan_of(root, args.stack, args.base_rev, args.base, scratch)
+        head = _plan_of(root, args.stack, args.head_rev, args.head, scratch)
         report = diff.compare(base, head)
     target = diff.write(report, Path(args.out).resolve() / args.stack)
     print(report.markdown())

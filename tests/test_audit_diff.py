@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -55,17 +55,19 @@ def changed_report(tmp_path_factory: pytest.TempPathFactory) -> diff.Report:
     edit(head_copy / "flows" / "sms.yaml.j2", 'transfer("Transfer to the SMS queue", false)',
          'transfer("Transfer to the SMS queue", false, stack.web_queue)')
     head = plan(head_copy, tmp / "head-plan", GENESYS_IDENTITY_OIDC_CLIENT_SECRET="head-secret-Q2")
-    return diff.compare(base, head)
+    return diff.compare(base, head, date="2026-11-22")
 
 
 def test_an_attribute_retyped_and_a_transfer_moved_are_named_in_plain_words_and_nothing_else(changed_report: diff.Report) -> None:
     filled = {s.title: s.lines for s in changed_report.sections if s.lines}
     assert set(filled) == {"Participant attributes", "Flows"}
     assert filled["Participant attributes"] == ["- Attribute `lastWebTopic` **retyped** from string to integer."]
-    summary = filled["Flows"][: next(i for i, line in enumerate(filled["Flows"]) if line.startswith("Before:"))]
-    meaning = [line for line in summary if line.startswith("- ")]
+    summary = filled["Flows"][: filled["Flows"].index("```mermaid")]
+    meaning = [line for line in summary if line.startswith("- ") and "participant attributes" not in line]
     assert meaning == ['- Transfer "Transfer to the SMS queue" now goes to queue `Acme Dev Web Support` '
-                       '(was `Acme Dev SMS Support`).']
+                       '(was `Acme Dev SMS Support`).',
+                       '- `targetQueue.lit.name` of "Transfer to the SMS queue" (transferToAcd) changed from '
+                       '`Acme Dev SMS Support` to `Acme Dev Web Support`.']
     assert filled["Flows"][0] == "### acme-dev SMS Inbound (`sms.yaml`)"
     assert changed_report.approval is True
     markdown = changed_report.markdown()
@@ -78,14 +80,83 @@ def test_secrets_never_appear_in_the_report(changed_report: diff.Report) -> None
     assert "base-secret-Q1" not in text and "head-secret-Q2" not in text
 
 
-def test_changed_flows_are_pictured_before_and_after(changed_report: diff.Report, tmp_path: Path) -> None:
-    assert set(changed_report.pictures) == {"flows/sms.before.svg", "flows/sms.after.svg"}
-    after = ET.fromstring(changed_report.pictures["flows/sms.after.svg"])
-    labels = [t.text for t in after.iter("{http://www.w3.org/2000/svg}text")]
-    assert "transfer to Acme Dev Web Support (Transfer to the SMS queue)" in labels
-    assert "call Get Last Interaction Context (Ask for the last interaction)" in labels
+def test_changed_flows_are_drawn_in_the_markdown_with_the_changed_step_highlighted(changed_report: diff.Report,
+                                                                                   tmp_path: Path) -> None:
+    markdown = changed_report.markdown()
+    assert "](flows/" not in markdown and changed_report.pictures == {}  # no links to files reviewers cannot open
+    blocks = markdown.split("```mermaid\n")[1:]
+    assert len(blocks) == 2
+    before, after = (block.split("```", 1)[0] for block in blocks)
+    for block in (before, after):
+        assert "flowchart TD" in block and "Get Last Interaction Context" in block
+    highlighted = re.search(r"class (\S+) changed", after)
+    assert highlighted is not None
+    [node] = highlighted.group(1).split(",")
+    assert re.search(rf"{node}\[\"transfer to Acme Dev Web Support \(Transfer to the SMS queue\)\"\]", after)
     written = diff.write(changed_report, tmp_path / "out")
-    assert (written.parent / "flows" / "sms.before.svg").exists()
+    assert written.read_text() == markdown
+
+
+def test_the_header_names_commits_digests_and_date(changed_report: diff.Report) -> None:
+    markdown = changed_report.markdown()
+    assert "| plan digest (sha256 of plan.json) | `" in markdown and "Reviewed on 2026-11-22." in markdown
+    digests = re.findall(r"`([0-9a-f]{16})`", markdown.split("Reviewed on")[0])
+    assert len(digests) == 2 and digests[0] != digests[1]
+
+
+def test_flows_reading_and_writing_attributes_are_listed(changed_report: diff.Report) -> None:
+    flows = "\n".join(s for section in changed_report.sections if section.title == "Flows" for s in section.lines)
+    assert re.search(r"- Writes participant attributes: .*`routingDecision`", flows)
+    assert "- Reads participant attributes:" in flows
+
+
+SMS_FLOW = """inboundShortMessage:
+  name: SMS Inbound
+  states:
+    - state:
+        name: Start
+        actions:
+          - callData:
+              name: Ask
+              category:
+                acme:
+                  dataAction:
+                    Get Last Interaction Context: {}
+          - sendResponse:
+              name: Greet
+              messageBody:
+                exp: 'Append("Hello ", Flow.name, ", welcome back.")'
+          - callData:
+              name: Wait
+              timeout:
+                lit: 10
+"""
+
+
+def test_a_replaced_action_names_the_flows_at_risk_and_texts_and_parameters_read_plainly() -> None:
+    def document(contract: str) -> dict[str, object]:
+        return {"resources": [{"name": "a", "type": diff.ACTION, "inputs": {"name": "Get Last Interaction Context",
+                                                                               "contractOutput": contract}}]}
+    lines = diff._contracts(document('{"properties": {}}'), document('{"properties": {"x": {"type": "string"}}}'),
+                            {"sms.yaml": SMS_FLOW}, {"sms.yaml": SMS_FLOW})
+    assert lines[1] == ("  - Flows at risk (they bind the action by id and must be republished with the new one): "
+                        "`SMS Inbound`.")
+    changed = SMS_FLOW.replace("welcome back.", "good to see you.").replace("lit: 10", "lit: 20")
+    steps = diff._step_changes(SMS_FLOW, changed)
+    assert steps == ['- Parameter `timeout.lit` of "Wait" (callData) changed from `10` to `20`.',
+                     '- Customer-facing text of "Greet" (sendResponse) changed: "Hello {Flow.name}, welcome back." → '
+                     '"Hello {Flow.name}, good to see you.".']
+
+
+def test_a_stack_added_or_removed_is_reviewed_not_an_error() -> None:
+    head = diff.PlanFolder(Path("/x"), {"stack": "qa", "resources": [{"name": "q", "type": "t:t:Queue", "inputs": {}}],
+                                        "participantAttributes": [], "settings": {"k": "v"}}, {"sms.yaml": SMS_FLOW})
+    added = diff.compare(diff.PlanFolder.absent("qa", "abc123"), head, date="2026-11-22")
+    markdown = added.markdown()
+    assert "**Stack `qa` is added by this change**" in markdown and "`q` (Queue) added." in markdown
+    assert "### SMS Inbound (`sms.yaml`) added" in markdown and added.approval
+    removed = diff.compare(head, diff.PlanFolder.absent("qa"), date="2026-11-22").markdown()
+    assert "**Stack `qa` is removed by this change**" in removed and "`q` (Queue) **removed**." in removed
 
 
 def test_the_command_exits_0_when_nothing_needs_approval_and_1_when_something_does(tmp_path: Path,
@@ -104,13 +175,20 @@ def test_git_revisions_are_rendered_in_temporary_worktrees(tmp_path: Path) -> No
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     git = ["git", "-C", str(clone), "-c", "user.email=t@example.com", "-c", "user.name=t"]
-    edit(clone / "flows" / "sms.yaml.j2", "a little while ago", "earlier today")
+    template = clone / "flows" / "sms.yaml.j2"
+    # Whatever the SMS flow says today: the first literal message it sends, reworded.
+    found = re.search(r'messageBody:\s*\n\s*lit: "([^"{}]+)"', template.read_text())
+    assert found, "no literal messageBody in the SMS template"
+    edit(template, f'lit: "{found.group(1)}"', f'lit: "{found.group(1)} Thanks for waiting."')
     subprocess.run([*git, "commit", "-qam", "reword the SMS greeting"], check=True)
     done = subprocess.run([sys.executable, "-m", "genesys_identity", "diff", "--root", str(clone), "--base-rev", "HEAD~1",
                            "--head-rev", "HEAD", "--out", str(tmp_path / "review")],
                           cwd=clone, capture_output=True, text=True, check=False, timeout=300)
     assert done.returncode == 1, done.stderr
     assert "### acme-dev SMS Inbound (`sms.yaml`)" in done.stdout
-    assert "- Wording or structure changed; no state, data action call or transfer target changed." in done.stdout
+    assert f'changed: "{found.group(1)}" → "{found.group(1)} Thanks for waiting."' in done.stdout
+    assert re.search(r'- Customer-facing text of "[^"]+" \(sendResponse\) changed: ', done.stdout)
+    head = subprocess.run(["git", "-C", str(clone), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+    assert f"commit `{head.stdout.strip()[:12]}`" in done.stdout
     worktrees = subprocess.run(["git", "-C", str(clone), "worktree", "list"], capture_output=True, text=True, check=True)
     assert len(worktrees.stdout.strip().splitlines()) == 1  # the temporary worktrees are gone

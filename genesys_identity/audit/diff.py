@@ -1,16 +1,22 @@
 """Compare two offline plans and write a report for reviewers, grouped by meaning rather than property paths.
 
-Sections: participant attributes; data action contracts (a change replaces the action in Genesys); flows (what
-changed in plain words, the unified diff of the rendered YAML, pictures before and after); Messenger
-authentication and identity resolution; settings; resources that would be replaced, added or removed; and any
-other resource change not explained above. Masked secrets only ever appear as "(secret)". ``Report.approval``
-says whether anything a reviewer must approve changed.
+A header names the base and head (commits when known), each plan's digest and the date. Sections: participant
+attributes; data action contracts (a change replaces the action in Genesys, and the flows calling it are named as
+at risk); flows (what changed in plain words: states, calls, transfers, customer-facing texts and parameters, the
+participant attributes read and written; Mermaid diagrams before and after with the changed steps highlighted,
+which GitHub renders in the comment itself; the unified diff of the rendered YAML); Messenger authentication and
+identity resolution; settings; resources that would be replaced, added or removed; and any other resource change
+not explained above. A stack that exists on one side only is reviewed as everything added or removed. Masked
+secrets only ever appear as "(secret)". ``Report.approval`` says whether anything a reviewer must approve changed.
+Flows are read generically (every action walked, whatever its kind), never for specific texts.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,12 +44,34 @@ class DiffError(GenesysIdentityError):
 
 @dataclass(frozen=True)
 class PlanFolder:
-    path: Path
+    path: Path | None
     document: dict[str, Any]
     flows: dict[str, str]  # file name -> rendered text
+    commit: str | None = None  # the git commit it was rendered from, when known
 
     @classmethod
-    def read(cls, path: Path) -> PlanFolder:
+    def absent(cls, stack: str, commit: str | None = None) -> PlanFolder:
+        """A stack that does not exist on this side (added or removed by the change)."""
+        return cls(None, {"stack": stack, "resources": [], "participantAttributes": [], "settings": {}}, {}, commit)
+
+    @property
+    def exists(self) -> bool:
+        return self.path is not None
+
+    @property
+    def digest(self) -> str:
+        if self.path is None:
+            return "(no plan: the stack does not exist here)"
+        plan = self.path / "plan.json"
+        text = plan.read_bytes() if plan.exists() else json.dumps(self.document, sort_keys=True).encode()
+        return hashlib.sha256(text).hexdigest()[:16]
+
+    @property
+    def label(self) -> str:
+        return f"commit `{self.commit}`" if self.commit else (f"plan folder `{self.path}`" if self.path else "(none)")
+
+    @classmethod
+    def read(cls, path: Path, commit: str | None = None) -> PlanFolder:
         plan = path / "plan.json"
         try:
             document = json.loads(plan.read_text())
@@ -52,7 +80,7 @@ class PlanFolder:
         except json.JSONDecodeError as exc:
             raise DiffError(f"{plan}: not JSON ({exc.msg})") from None
         flows = {p.name: p.read_text() for p in sorted((path / "flows").glob("*.yaml"))}
-        return cls(path, document, flows)
+        return cls(path, document, flows, commit)
 
 
 @dataclass
@@ -66,7 +94,8 @@ class Section:
 class Report:
     stack: str
     sections: list[Section]
-    pictures: dict[str, str]  # file name -> SVG, written beside the report
+    pictures: dict[str, str]  # file name -> file text, written beside the report (none: diagrams are inline)
+    header: list[str] = field(default_factory=list)
 
     @property
     def approval(self) -> bool:
@@ -74,7 +103,7 @@ class Report:
 
     def markdown(self) -> str:
         filled = [s for s in self.sections if s.lines]
-        head = [f"# Review of stack `{self.stack}`", ""]
+        head = [f"# Review of stack `{self.stack}`", "", *self.header]
         if not filled:
             return "\n".join([*head, "No changes.", ""])
         verdict = ("**Changes a reviewer must approve.**" if self.approval else "Only informational changes.")
@@ -84,11 +113,21 @@ class Report:
         return "\n".join(body)
 
 
-def compare(base: PlanFolder, head: PlanFolder) -> Report:
-    stack = str(head.document.get("stack"))
+def compare(base: PlanFolder, head: PlanFolder, date: str | None = None) -> Report:
+    import datetime
+
+    stack = str(head.document.get("stack") if head.exists else base.document.get("stack"))
+    when = date or datetime.datetime.now(datetime.UTC).date().isoformat()
+    header = ["| | base | head |", "|---|---|---|",
+              f"| source | {base.label} | {head.label} |",
+              f"| plan digest (sha256 of plan.json) | `{base.digest}` | `{head.digest}` |", "", f"Reviewed on {when}.", ""]
+    if not base.exists:
+        header += [f"**Stack `{stack}` is added by this change**: everything below is new.", ""]
+    elif not head.exists:
+        header += [f"**Stack `{stack}` is removed by this change**: everything below would be destroyed.", ""]
     sections = [
         Section("Participant attributes", _attributes(base.document, head.document)),
-        Section("Data action contracts", _contracts(base.document, head.document)),
+        Section("Data action contracts", _contracts(base.document, head.document, base.flows, head.flows)),
     ]
     flow_lines, pictures = _flows(base.flows, head.flows)
     sections.append(Section("Flows", flow_lines))
@@ -96,7 +135,7 @@ def compare(base: PlanFolder, head: PlanFolder) -> Report:
     sections.append(Section("Resources replaced, added or removed", _lifecycle(base.document, head.document)))
     sections.append(Section("Other resource changes", _others(base.document, head.document)))
     sections.append(Section("Settings", _settings(base.document, head.document), approval=False))
-    return Report(stack, sections, pictures)
+    return Report(stack, sections, pictures, header)
 
 
 def write(report: Report, out: Path) -> Path:
@@ -144,7 +183,8 @@ def _resources(document: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {r["name"]: r for r in document.get("resources", [])}
 
 
-def _contracts(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[str]:
+def _contracts(base: Mapping[str, Any], head: Mapping[str, Any], base_flows: Mapping[str, str] | None = None,
+               head_flows: Mapping[str, str] | None = None) -> list[str]:
     before = {r["inputs"].get("name"): r for r in _resources(base).values() if r["type"] == ACTION}
     after = {r["inputs"].get("name"): r for r in _resources(head).values() if r["type"] == ACTION}
     lines = [f"- Data action `{n}` **added**." for n in sorted(after.keys() - before.keys())]
@@ -156,11 +196,20 @@ def _contracts(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[str]:
                 change = _schema_change(old.get(key), new.get(key))
                 lines.append(f"- Data action `{name}`: **{which} contract changed** ({change})"
                              " — Genesys replaces the action (contracts cannot change after publishing).")
+                at_risk = _flows_calling(name, {**(base_flows or {}), **(head_flows or {})})
+                lines.append(f"  - Flows at risk (they bind the action by id and must be republished with the "
+                             f"new one): {', '.join(f'`{f}`' for f in at_risk) if at_risk else 'none calls it'}.")
         for key, what in (("configRequest", "request"), ("configResponse", "response mapping"),
                           ("configTimeoutSeconds", "timeout"), ("secure", "secure flag")):
             if old.get(key) != new.get(key):
                 lines.append(f"- Data action `{name}`: {what} changed.")
     return lines
+
+
+def _flows_calling(action: str, flows: Mapping[str, str]) -> list[str]:
+    """The flows (by name, else file) whose rendered text calls ``action``, walking every callData."""
+    return sorted({(_flow_name(text) or name) for name, text in flows.items()
+                   if any(call[1] == action for call in _flow_facts(text)["calls"])})
 
 
 def _schema_change(old: Any, new: Any) -> str:
@@ -185,20 +234,147 @@ def _flows(base: Mapping[str, str], head: Mapping[str, str]) -> tuple[list[str],
         old, new = base.get(name), head.get(name)
         if old == new:
             continue
-        stem = name.removesuffix(".yaml")
         if old is None or new is None:
-            lines.append(f"- Flow file `{name}` **{'added' if old is None else 'removed'}**.")
+            text = new if old is None else old
+            assert text is not None
+            title = _flow_name(text) or name
+            lines += [f"### {title} (`{name}`) {'added' if old is None else 'removed'}", "",
+                      f"- Flow file `{name}` **{'added' if old is None else 'removed'}**.", *_attribute_use(text), "",
+                      *flowgraph.mermaid(text, title=f"{title} ({'added' if old is None else 'removed'})"), ""]
             continue
-        title = _flow_name(new) or stem
+        title = _flow_name(new) or name
         lines.append(f"### {title} (`{name}`)")
         lines.append("")
         lines += _flow_meaning(old, new)
-        pictures[f"flows/{stem}.before.svg"] = flowgraph.svg(old, f"{title} (before)")
-        pictures[f"flows/{stem}.after.svg"] = flowgraph.svg(new, f"{title} (after)")
-        lines += ["", f"Before: ![before](flows/{stem}.before.svg) After: ![after](flows/{stem}.after.svg)", "",
+        lines += _step_changes(old, new)
+        lines += _attribute_use(new, old)
+        changed_before, changed_after = _changed_steps(old, new)
+        lines += ["", *flowgraph.mermaid(old, changed_before, f"{title} (before)"), "",
+                  *flowgraph.mermaid(new, changed_after, f"{title} (after; changed steps highlighted)"), "",
                   "```diff", *difflib.unified_diff(old.splitlines(), new.splitlines(), f"base/{name}", f"head/{name}",
                                                     lineterm="", n=3), "```", ""]
     return lines, pictures
+
+
+# -- flows read generically: every action, whatever its kind ------------------------------------------------------
+
+_TEXT_KEYS = {"messageBody", "message", "text", "prompt", "greeting", "body", "subject"}
+
+
+def _actions(text: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every action of a flow by (kind, name), with its scalar leaves (sub-paths' actions excluded)."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    try:
+        document = yaml.safe_load(text) or {}
+        flow = next(iter(document.values()))
+    except (yaml.YAMLError, AttributeError, StopIteration):
+        return found
+
+    def leaves(node: Any, path: str, out: dict[str, Any]) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "actions":
+                    continue
+                leaves(value, f"{path}.{key}" if path else str(key), out)
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                leaves(value, f"{path}[{index}]", out)
+        else:
+            out[path] = node
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                if isinstance(item, dict) and len(item) == 1:
+                    kind, body = next(iter(item.items()))
+                    if isinstance(body, dict) and "name" in body:
+                        values: dict[str, Any] = {}
+                        leaves(body, "", values)
+                        found[(str(kind), str(body["name"]))] = values
+                walk(item)
+
+    walk(flow.get("states") or [])
+    return found
+
+
+def _spoken(value: Any) -> str:
+    """A text as a customer reads it: an expression's quoted strings joined, with its variable parts as {...}."""
+    text = str(value)
+    if '"' not in text:
+        return text
+    parts = re.split(r'("(?:[^"\\]|\\.)*")', text)
+    spoken = []
+    for part in parts:
+        if part.startswith('"') and part.endswith('"') and len(part) >= 2:
+            spoken.append(part[1:-1])
+        else:
+            for name in re.findall(r"[A-Za-z_]+\.[A-Za-z_][\w.]*", part):
+                spoken.append("{" + name + "}")
+    return "".join(spoken)
+
+
+def _is_text(path: str, kind: str, value: Any) -> bool:
+    keys = [k for k in re.split(r"[.\[]", path) if k and not k.endswith("]") and k not in ("lit", "exp")]
+    return isinstance(value, str) and (bool(keys and keys[-1] in _TEXT_KEYS) or (kind == "sendResponse" and path != "name"))
+
+
+def _step_changes(old: str, new: str) -> list[str]:
+    before, after = _actions(old), _actions(new)
+    lines = []
+    for key in sorted(before.keys() & after.keys()):
+        kind, name = key
+        was, now = before[key], after[key]
+        for path in sorted(was.keys() | now.keys()):
+            a, b = was.get(path), now.get(path)
+            if a == b or path == "name":
+                continue
+            if _is_text(path, kind, a if b is None else b):
+                lines.append(f"- Customer-facing text of \"{name}\" ({kind}) changed: \"{_spoken(a)}\" → \"{_spoken(b)}\".")
+            elif isinstance(a, int | float) or isinstance(b, int | float) or str(a).isdigit() or str(b).isdigit():
+                lines.append(f"- Parameter `{path}` of \"{name}\" ({kind}) changed from {_show(a)} to {_show(b)}.")
+            else:
+                lines.append(f"- `{path}` of \"{name}\" ({kind}) changed from {_show(a)} to {_show(b)}.")
+    for key in sorted(after.keys() - before.keys()):
+        texts = [f"\"{_spoken(v)}\"" for p, v in sorted(after[key].items()) if p != "name" and _is_text(p, key[0], v)]
+        lines.append(f"- Step \"{key[1]}\" ({key[0]}) added" + (f", saying {', '.join(texts)}." if texts else "."))
+    for key in sorted(before.keys() - after.keys()):
+        lines.append(f"- Step \"{key[1]}\" ({key[0]}) removed.")
+    return lines
+
+
+def _changed_steps(old: str, new: str) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    before, after = _actions(old), _actions(new)
+    changed = {k for k in before.keys() & after.keys() if before[k] != after[k]}
+    return changed | (before.keys() - after.keys()), changed | (after.keys() - before.keys())
+
+
+def _participant_attributes(text: str) -> tuple[set[str], set[str]]:
+    """(read, written) participant attribute names: get/set participant data actions, walked generically."""
+    read: set[str] = set()
+    written: set[str] = set()
+    for (kind, _), values in _actions(text).items():
+        if "participantdata" not in kind.lower():
+            continue
+        names = {str(v) for p, v in values.items() if re.search(r"attribute\.name(\.lit)?$", p)}
+        (written if kind.lower().startswith("set") else read).update(names)
+    return read, written
+
+
+def _attribute_use(new: str, old: str | None = None) -> list[str]:
+    read, written = _participant_attributes(new)
+    lines = [f"- Reads participant attributes: {', '.join(f'`{a}`' for a in sorted(read)) or 'none'}.",
+             f"- Writes participant attributes: {', '.join(f'`{a}`' for a in sorted(written)) or 'none'}."]
+    if old is not None:
+        old_read, old_written = _participant_attributes(old)
+        for verb, now, was in (("reads", read, old_read), ("writes", written, old_written)):
+            for name in sorted(now - was):
+                lines.append(f"- **Now {verb}** `{name}`.")
+            for name in sorted(was - now):
+                lines.append(f"- No longer {verb} `{name}`.")
+    return lines
 
 
 def _flow_name(text: str) -> str | None:
@@ -233,7 +409,7 @@ def _flow_meaning(old: str, new: str) -> list[str]:
             lines.append(f"- Transfer \"{name}\" now goes to queue `{now[0]}`{_preferred(now)} "
                          f"(was `{was[0]}`{_preferred(was)}).")
     if not lines:
-        lines.append("- Wording or structure changed; no state, data action call or transfer target changed.")
+        lines.append("- No state, data action call or transfer target changed.")
     return lines
 
 

@@ -94,3 +94,74 @@ def svg(text: str, title: str) -> str:
         parts.append(f'<text x="{x + 8}" y="{y + 15}" fill="{TEXT.get(row.kind, "#212121")}"{style}>{escape(row.label)}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+# -- Mermaid, rendered by GitHub inside the report itself ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    kind: str
+    label: str
+    key: tuple[str, str]  # (action kind, action name): how a step is matched between two renders
+
+
+def _mermaid_text(text: str) -> str:
+    # Mermaid's entity codes keep quotes, brackets and pipes from closing the label.
+    return (text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+            .replace("|", "#124;").replace("[", "#91;").replace("]", "#93;"))
+
+
+def graph(text: str) -> tuple[list[Node], list[tuple[str, str, str]]]:
+    """The flow as nodes (states and actions) and labelled edges (sequence, success/failure/timeout, yes/no)."""
+    document = yaml.safe_load(text) or {}
+    flow: dict[str, Any] = next(iter(document.values()), {}) if isinstance(document, dict) else {}
+    nodes: list[Node] = []
+    edges: list[tuple[str, str, str]] = []
+
+    def add(kind: str, label: str, key: tuple[str, str]) -> str:
+        node = Node(f"n{len(nodes)}", kind, label, key)
+        nodes.append(node)
+        return node.id
+
+    def chain(actions: list[Any], start: str, label: str) -> None:
+        previous, edge = start, label
+        for item in actions:
+            if not isinstance(item, dict) or not item:
+                continue
+            kind, body = next(iter(item.items()))
+            body = body or {}
+            current = add(kind, _label(kind, body), (kind, str(body.get("name", kind))))
+            edges.append((previous, current, edge))
+            previous, edge = current, ""
+            outputs = body.get("outputs") or {}
+            for path in ("success", "failure", "timeout", "yes", "no"):
+                if path in outputs:
+                    chain(((outputs[path] or {}).get("actions")) or [], current, path)
+
+    for item in flow.get("states") or []:
+        state = (item or {}).get("state") or {}
+        name = str(state.get("name"))
+        chain(state.get("actions") or [], add("state", f"state: {name}", ("state", name)), "")
+    return nodes, edges
+
+
+def mermaid(text: str, changed: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
+            title: str = "") -> list[str]:
+    """A fenced ``mermaid`` block; the steps in ``changed`` (matched by kind and name) are highlighted."""
+    nodes, edges = graph(text)
+    lines = ["```mermaid", "flowchart TD"]
+    if title:
+        lines.insert(1, f"---\ntitle: {_mermaid_text(title)}\n---")
+    shapes = {"state": ('(["', '"])'), "decision": ('{"', '"}'), "callData": ('[["', '"]]')}
+    for node in nodes:
+        left, right = shapes.get(node.kind, ('["', '"]'))
+        lines.append(f"  {node.id}{left}{_mermaid_text(node.label)}{right}")
+    for source, target, label in edges:
+        lines.append(f"  {source} -->|{label}| {target}" if label else f"  {source} --> {target}")
+    highlighted = [n.id for n in nodes if n.key in changed]
+    if highlighted:
+        lines.append("  classDef changed fill:#ffe082,stroke:#e65100,stroke-width:3px")
+        lines.append(f"  class {','.join(highlighted)} changed")
+    lines.append("```")
+    return lines
