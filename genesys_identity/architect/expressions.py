@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import Final
+from typing import Final, NamedTuple
 
 from genesys_identity.architect.types import BOOLEAN, DECIMAL, INTEGER, NOT_SET, STRING, ArchType
 from genesys_identity.errors import GenesysIdentityError
@@ -122,73 +122,64 @@ _TOKEN = re.compile(
     (?P<ws>\s+)
   | (?P<number>\d+(?:\.\d+)?)
   | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<string>")
+  | (?P<string>"(?:[^"\\]|\\.)*")
+  | (?P<unterminated>")
   | (?P<op>==|!=|<=|>=|[-+*/%^<>!~&|()\[\],.])
     """,
-    re.VERBOSE,
+    re.VERBOSE | re.DOTALL,
 )
 
 # Escapes: \" and \\ (help "Use string literals in expressions"); \n (a real Append literal
 # "\n\nYour question was answered by " that Architect parsed to two newlines: GenesysCloudBlueprints/
 # limitless-flows-blueprint Limitless Messaging Flow export). Any other escape is refused.
 _ESCAPES: Final = {'"': '"', "\\": "\\", "n": "\n"}
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
     kind: str  # number, ident, string, op, end
     text: str
     value: object
     column: int
 
 
-def _read_string(text: str, start: int) -> tuple[str, int]:
-    """The string literal opening at `start` (its quote): its value and the index after its closing quote."""
-    out: list[str] = []
-    i = start + 1
-    while i < len(text):
-        ch = text[i]
-        if ch == '"':
-            return "".join(out), i + 1
-        if ch == "\\":
-            if i + 1 >= len(text):
-                break
-            nxt = text[i + 1]
-            if nxt not in _ESCAPES:
-                raise ExpressionSyntaxError(f"unknown escape sequence \\{nxt} in a string literal", i + 1)
-            out.append(_ESCAPES[nxt])
-            i += 2
-            continue
-        out.append(ch)
-        i += 1
-    raise ExpressionSyntaxError("unterminated string literal", start + 1)
+def _unescape(body: str, column: int) -> str:
+    """The value of a string literal's body (between its quotes) whose first character is at `column`."""
+    if "\\" not in body:
+        return body
+
+    def replace(m: re.Match[str]) -> str:
+        escaped = m.group(1)
+        if escaped not in _ESCAPES:
+            raise ExpressionSyntaxError(f"unknown escape sequence \\{escaped} in a string literal", column + m.start())
+        return _ESCAPES[escaped]
+
+    return _ESCAPE.sub(replace, body)
 
 
 def _tokens(text: str) -> list[_Token]:
     tokens: list[_Token] = []
+    append = tokens.append
     pos = 0
-    while pos < len(text):
+    length = len(text)
+    while pos < length:
         m = _TOKEN.match(text, pos)
         if m is None:
             raise ExpressionSyntaxError(f"unexpected character {text[pos]!r}", pos + 1)
         kind = m.lastgroup
-        assert kind is not None
-        if kind == "ws":
-            pos = m.end()
-            continue
-        if kind == "string":
-            value, end = _read_string(text, pos)
-            tokens.append(_Token("string", text[pos:end], value, pos + 1))
-            pos = end
-            continue
         word = m.group()
-        if kind == "number":
-            number: object = Decimal(word) if "." in word else int(word)
-            tokens.append(_Token("number", word, number, pos + 1))
+        if kind == "ws":
+            pass
+        elif kind == "ident" or kind == "op":
+            append(_Token(kind, word, None, pos + 1))
+        elif kind == "string":
+            append(_Token("string", word, _unescape(word[1:-1], pos + 2), pos + 1))
+        elif kind == "number":
+            append(_Token("number", word, Decimal(word) if "." in word else int(word), pos + 1))
         else:
-            tokens.append(_Token(kind, word, None, pos + 1))
+            raise ExpressionSyntaxError("unterminated string literal", pos + 1)
         pos = m.end()
-    tokens.append(_Token("end", "", None, len(text) + 1))
+    append(_Token("end", "", None, length + 1))
     return tokens
 
 
