@@ -33,10 +33,12 @@ import yaml
 
 from genesys_identity.actions.definitions import ActionDefinition
 from genesys_identity.actions.runner import ActionFailure, execute
+from genesys_identity.architect import functions
 from genesys_identity.architect import types as t
 from genesys_identity.architect.directory import Directory
 from genesys_identity.architect.evaluate import evaluate
 from genesys_identity.architect.expressions import (
+    Call,
     Expr,
     ExpressionError,
     ExpressionRuntimeError,
@@ -81,9 +83,19 @@ _PARSED: dict[str, Expr] = {}
 
 
 def _parsed(text: str) -> Expr:
+    """The expression's AST, parsed once per text. A function the catalog does not know is a flow Archy would not
+    publish: ``FlowRunError`` (the evaluator would report it as a runtime error, i.e. error handling)."""
     expr = _PARSED.get(text)
     if expr is None:
-        expr = _PARSED[text] = parse(text)
+        expr = parse(text)
+        pending: list[Any] = [expr]
+        while pending:
+            node = pending.pop()
+            if isinstance(node, Call) and functions.lookup(node.function) is None:
+                raise FlowRunError(f"unknown function {node.function} in {text!r}")
+            pending.extend(v for v in vars(node).values() if isinstance(v, Expr))
+            pending.extend(a for v in vars(node).values() if isinstance(v, list | tuple) for a in v if isinstance(a, Expr))
+        _PARSED[text] = expr
     return expr
 
 
@@ -109,11 +121,7 @@ class _Runtime:
     def variable(self, name: str) -> object:
         if name in self.variables:
             return self.variables[name]
-        if name in self.builtins:
-            return self.builtins[name]
-        # Not a KeyError: the evaluator would turn that into a runtime error (error handling); an undeclared name
-        # is a flow Archy would not publish, so the run stops instead.
-        raise FlowRunError(f"{name} is neither a declared variable nor a builtin set for this start")
+        return self.builtins[name]  # KeyError for an unknown name, as evaluate.Runtime expects
 
     def find_user(self, user_id: str) -> t.User | None:
         user = self.directory.find_user(user_id)
@@ -128,25 +136,26 @@ class _Runtime:
 
 
 def builtins_for(start: Start, now: dt.datetime) -> dict[str, Any]:
-    """``Message.*`` as Genesys sets it for the channel (see ``message.py`` for the sources). A builtin the
-    channel does not carry (a guest's claims, an SMS sender's name) is NOT_SET."""
+    """The builtins of ``catalog/builtins.yaml`` as Genesys sets them for the start (see ``message.py`` for the
+    sources). ``Message.Message`` is the inbound ShortMessage (``body``, ``id``, ``senderAddress``). What a channel
+    does not carry (a guest's claims), or what is only known later (``CurrentQueue``), is NOT_SET."""
+    values: dict[str, Any] = {"Flow.StartDateTimeUtc": now}
     if not isinstance(start, InboundMessage):
-        return {}
-    values: dict[str, Any] = {
+        return values
+    values.update({
         "Message.ConversationId": start.conversation_id,
-        "Message.Message.body": start.text,
-    }
-    if start.channel == "sms":
-        values.update({
-            "Message.Message.senderAddressInfo.addressNormalized": start.sender,
-            "Message.Message.senderAddressInfo.addressDisplayable": start.sender_displayable,
-            "Message.Message.senderAddressInfo.name": NOT_SET,
-        })
-    else:
+        "Message.IsNewConversation": True,
+        "Message.CurrentQueue": NOT_SET,
+        "Message.EstimatedWaitTime": NOT_SET,
+        "Message.ExternalTag": NOT_SET,
+        "Message.Language": NOT_SET,
+        "Message.Message": {"body": start.text, "id": start.message_id,
+                            "senderAddress": start.sender if start.channel == "sms" else NOT_SET},
+    })
+    if start.channel == "webmessaging":
         claims = start.claims or {}
         values.update({
             "Message.IsAuthenticated": start.authenticated,
-            "Message.Message.senderAddressInfo.addressNormalized": NOT_SET,
             "Message.Message.senderAddressInfo.addressDisplayable": claims.get("sub", NOT_SET),
             "Message.Message.senderAddressInfo.email": claims.get("email", NOT_SET),
             "Message.Message.senderAddressInfo.name": claims.get("name", NOT_SET),
@@ -524,8 +533,19 @@ class Executor:
                 raise FlowRunError(f"{self.label}: {where}: unknown variable {raw!r}") from None
         if how == "exp":
             try:
-                return evaluate(_parsed(str(raw)), self.runtime)
+                expr = _parsed(str(raw))
+            except FlowRunError as error:
+                raise FlowRunError(f"{self.label}: {where}: {error}") from None
+            except ExpressionError as error:
+                raise FlowRunError(f"{self.label}: {where}: {error}") from None
+            try:
+                return evaluate(expr, self.runtime)
             except ExpressionRuntimeError as error:
+                if str(error).startswith("unknown variable or builtin"):
+                    # An undeclared name is a flow Archy would not publish: the run stops (closed world) rather
+                    # than invoking the flow's error handling.
+                    raise FlowRunError(f"{self.label}: {where}: {error} (not declared, or not set for a "
+                                       f"{self.trace.channel or self.flow_type} start)") from None
                 raise ExpressionRuntimeError(f"{where}: {error}") from None
             except KeyError as missing:
                 raise FlowRunError(f"{self.label}: {where}: {missing} has no value for this start "

@@ -11,8 +11,9 @@ The message file (JSON)::
 
     {"workflow": {"Flow.conversationId": "c-1", "Flow.agentId": "6f1a3c2e-..."}}
 
-- SMS: the sender's number arrives as ``Message.Message.senderAddressInfo.addressNormalized`` and
-  ``.addressDisplayable`` (the platform Address model; ``fromDisplayable`` overrides the second).
+- SMS: the sender's number arrives as ``Message.Message.senderAddress`` (a real SMS flow export reads it so:
+  GenesysCloudBlueprints/automatic-offer-callback-for-disconnected-call, ``SMS Schedule Callback.i3InboundMessage``;
+  help "Use the String Builder"). ``text`` is ``Message.Message.body``.
 - Web messaging: ``authenticated`` present means an authenticated session: ``Message.IsAuthenticated`` is true and
   ``senderAddressInfo.addressDisplayable``/``.email``/``.name`` carry the OIDC ``sub``, ``email`` and ``name``
   claims (Resource Center, "Authenticated web messaging attributes", ?p=257026). Absent (or null) means a guest:
@@ -46,8 +47,8 @@ class InboundMessage:
     channel: str  # "sms" | "webmessaging"
     text: str
     conversation_id: str
+    message_id: str = ""
     sender: str | None = None  # SMS: the sender's number
-    sender_displayable: str | None = None
     recipient: str | None = None
     claims: Mapping[str, str] | None = None  # web: None = guest
     database: Mapping[str, str] = field(default_factory=dict)  # web: Database.set custom attributes
@@ -94,12 +95,11 @@ def parse(document: Any, label: str = "message") -> Start:
     text = _string(document, "text", label, default="")
     conversation = _string(document, "conversationId", label, default="") or str(uuid.uuid4())
     if channel == "sms":
-        _only(document, common | {"from", "fromDisplayable", "to"}, label)
+        _only(document, common | {"from", "to"}, label)
         sender = _string(document, "from", label)
         if not sender:
             raise MessageFileError(f"{label}: from: an SMS needs the sender's number")
-        return InboundMessage("sms", text, conversation, sender=sender,
-                              sender_displayable=_string(document, "fromDisplayable", label, default=sender),
+        return InboundMessage("sms", text, conversation, str(uuid.uuid4()), sender=sender,
                               recipient=_string(document, "to", label, default="") or None)
     _only(document, common | {"authenticated", "database"}, label)
     claims = document.get("authenticated")
@@ -115,7 +115,8 @@ def parse(document: Any, label: str = "message") -> Start:
     database = document.get("database") or {}
     if not isinstance(database, dict) or not all(isinstance(v, str) for v in database.values()):
         raise MessageFileError(f"{label}: database must be an object of string values (Database.set customAttributes)")
-    return InboundMessage("webmessaging", text, conversation, claims=dict(claims) if claims is not None else None,
+    return InboundMessage("webmessaging", text, conversation, str(uuid.uuid4()),
+                          claims=dict(claims) if claims is not None else None,
                           database=dict(database))
 
 

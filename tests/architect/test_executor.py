@@ -90,7 +90,7 @@ def test_a_decision_takes_the_branch_its_condition_gives(body: str, branch: str)
 
 def test_the_sms_sender_arrives_in_the_address_builtins_and_a_guest_has_no_claims() -> None:
     read = [{"updateData": {"name": "Take", "statements": [
-        {"string": {"variable": "Flow.a", "value": {"exp": "Message.Message.senderAddressInfo.addressNormalized"}}}]}},
+        {"string": {"variable": "Flow.a", "value": {"exp": "Message.Message.senderAddress"}}}]}},
         {"setParticipantData": {"name": "Keep", "attributes": [
             {"attribute": {"name": {"lit": "a"}, "value": {"exp": "Flow.a"}}}]}}, transfer()]
     assert run(flow(read, variables=[string_var("Flow.a")])).participant_data == {"a": "+12022017788"}
@@ -120,24 +120,24 @@ def greeting_from(variable: str) -> dict[str, Any]:
     return {"sendResponse": {"name": "Greet", "messageBody": {"exp": f'Append("Hello ", {variable})'}}}
 
 
-def unless(flag: str) -> dict[str, Any]:
-    return {"decision": {"name": "Unless", "condition": {"exp": f"Not({flag})"},
-                         "outputs": {"yes": {"actions": [note("not flagged")]}, "no": {"actions": [note("flagged")]}}}}
+def initial(name: str) -> dict[str, Any]:
+    return {"decision": {"name": "Initial A?", "condition": {"exp": f'Left({name}, 1) == "A"'},
+                         "outputs": {"yes": {"actions": [note("starts with A")]}, "no": {"actions": [note("other")]}}}}
 
 
-def boolean_var(name: str, initial: Any = None) -> dict[str, Any]:
-    return {"booleanVariable": {"name": name, "initialValue": {"lit": initial} if initial is not None else {"noValue": True}}}
+def named(name: str, value: str | None) -> dict[str, Any]:
+    return {"stringVariable": {"name": name, "initialValue": {"lit": value} if value is not None else {"noValue": True}}}
 
 
 def test_not_set_into_a_function_that_refuses_it_invokes_the_flows_error_handling() -> None:
-    # Not's Boolean parameter refuses NOT_SET (help "Using NOT_SET expressions"): the flow's error handling runs
+    # Left's String parameter refuses NOT_SET (help "Using NOT_SET expressions"): the flow's error handling runs
     # and the actions after the failing one do not.
-    document = flow([unless("Flow.flag"), greeting_from('"there"'), transfer()], variables=[boolean_var("Flow.flag")])
+    document = flow([initial("Flow.name"), greeting_from('"there"'), transfer()], variables=[named("Flow.name", None)])
     trace = run(document)
     assert trace.outcome is not None and trace.outcome.kind == "disconnect" and trace.outcome.by_error_handling
-    assert "Not" in trace.errors[0] and trace.responses == [] and trace.participant_data == {}
+    assert "Left" in trace.errors[0] and trace.responses == [] and trace.participant_data == {}
 
-    to_queue = flow([unless("Flow.flag"), transfer()], variables=[boolean_var("Flow.flag")],
+    to_queue = flow([initial("Flow.name"), transfer()], variables=[named("Flow.name", None)],
                     error_handling={"queue": {"targetQueue": {"lit": {"name": SMS_QUEUE}}}})
     trace = run(to_queue)
     assert trace.outcome is not None and trace.outcome.kind == "transfer" and trace.outcome.by_error_handling
@@ -145,11 +145,11 @@ def test_not_set_into_a_function_that_refuses_it_invokes_the_flows_error_handlin
 
 
 def test_a_set_value_does_not_invoke_error_handling() -> None:
-    document = flow([unless("Flow.flag"), greeting_from('"there"'), transfer()],
-                    variables=[boolean_var("Flow.flag", True)])
+    document = flow([initial("Flow.name"), greeting_from('"there"'), transfer()],
+                    variables=[named("Flow.name", "Alice")])
     trace = run(document)
     assert trace.responses == ["Hello there"] and trace.errors == [] and trace.participant_data == {
-        "routingDecision": "flagged"}
+        "routingDecision": "starts with A"}
     assert trace.outcome is not None and not trace.outcome.by_error_handling
 
 
@@ -177,7 +177,7 @@ def test_a_task_returns_along_its_output_path() -> None:
 
 
 def test_a_workflow_runs_from_its_input_variables_only() -> None:
-    document = flow([{"decision": {"name": "Agent known?", "condition": {"exp": "Not(IsNotSetOrEmpty(Flow.userId))"},
+    document = flow([{"decision": {"name": "Agent known?", "condition": {"exp": "IsSet(Flow.userId)"},
                                    "outputs": {"yes": {"actions": [{"endWorkflow": {"name": "Done",
                                                                                     "exitReason": {"lit": "known"}}}]}}}},
                      {"endWorkflow": {"name": "Nothing", "exitReason": {"noValue": True}}}],
@@ -267,7 +267,7 @@ def context_call(timeout: dict[str, Any], inputs: dict[str, Any] | None = None) 
     return flow([{"callData": {
         "name": "Ask", "timeout": timeout,
         "category": {"Identity Stitching": {"dataAction": {CONTEXT: {
-            "inputs": inputs or {"customerPhone": {"exp": "Message.Message.senderAddressInfo.addressNormalized"},
+            "inputs": inputs or {"customerPhone": {"exp": "Message.Message.senderAddress"},
                                  "windowMinutes": {"lit": 120}, "asOf": {"noValue": True}},
             "successOutputs": {"contextReason": {"var": "Flow.reason"}}}}}},
         "outputs": {"success": {"actions": [note("success")]}, "failure": {"actions": [note("failure")]},
@@ -318,3 +318,10 @@ def test_an_unreachable_service_takes_the_failure_path() -> None:
         port = sock.getsockname()[1]
     trace = run(context_call({"lit": {"seconds": 2}}), service=DataActionService(f"http://127.0.0.1:{port}", {"token": "x" * 24}))
     assert trace.participant_data == {"routingDecision": "failure"} and trace.calls[0].status == "failure"
+
+
+def test_an_unknown_function_stops_the_run_instead_of_invoking_error_handling() -> None:
+    document = flow([{"sendResponse": {"name": "Greet", "messageBody": {"exp": 'Shout("hello")'}}}, transfer()],
+                    error_handling={"queue": {"targetQueue": {"lit": {"name": SMS_QUEUE}}}})
+    with pytest.raises(FlowRunError, match="unknown function Shout"):
+        run(document)
