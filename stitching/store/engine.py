@@ -12,6 +12,7 @@ Per-identity serialization (rule 7), the same contract on both:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import queue
 import sqlite3
@@ -118,11 +119,21 @@ class Store:
             self._pool.close()
 
     @contextmanager
-    def unit_of_work(self, lock_keys: Sequence[str] = (), write: bool = True) -> Iterator[Connection]:
-        """One transaction; retried by the caller on ``RetryTransaction``; 503-worthy failures become StoreUnavailable."""
+    def unit_of_work(self, lock_keys: Sequence[str] = (), write: bool = True,
+                     transaction: bool = True) -> Iterator[Connection]:
+        """One transaction; retried by the caller on ``RetryTransaction``; 503-worthy failures become StoreUnavailable.
+
+        PostgreSQL runs it in pipeline mode: statements whose results nobody reads (BEGIN, the advisory locks,
+        the writes, COMMIT) go out without waiting, so a unit of work costs one round trip per read it makes
+        plus one for COMMIT. Their errors surface at the next read or at COMMIT, as the same exceptions.
+        ``transaction=False`` (reads of a single statement only, which is its own consistent snapshot) sends no
+        BEGIN or COMMIT at all."""
         try:
             if self.dialect == "sqlite":
                 with self._sqlite.connection() as raw:
+                    if not transaction:
+                        yield Connection(raw, "sqlite")
+                        return
                     raw.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                     try:
                         yield Connection(raw, "sqlite")
@@ -130,12 +141,12 @@ class Store:
                     except BaseException:
                         raw.execute("ROLLBACK")
                         raise
+            elif not transaction:
+                with self._pool.connection() as pg:
+                    yield Connection(pg, "postgresql")
             else:
-                with self._pool.connection() as pg, pg.transaction():
-                    conn = Connection(pg, "postgresql")
-                    if write:
-                        conn.lock_keys(lock_keys)
-                    yield conn
+                with self._pool.connection() as pg:
+                    yield from _pipelined_transaction(pg, lock_keys if write else ())
         except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure, psycopg.errors.UniqueViolation,
                 sqlite3.IntegrityError) as exc:
             raise RetryTransaction(_describe(exc)) from None
@@ -185,6 +196,24 @@ class Store:
     @property
     def head(self) -> int:
         return HEAD
+
+
+def _pipelined_transaction(pg: psycopg.Connection[Any], lock_keys: Sequence[str]) -> Iterator[Connection]:
+    """BEGIN, the advisory locks, the caller's statements and COMMIT in pipeline mode: only the caller's reads
+    and the final sync wait for the server. (psycopg's own transaction block would sync after BEGIN and before
+    COMMIT: two more round trips.) Any failure, in the caller or at COMMIT, rolls back."""
+    try:
+        with pg.pipeline():
+            pg.execute("BEGIN")
+            conn = Connection(pg, "postgresql")
+            conn.lock_keys(lock_keys)
+            yield conn
+            pg.execute("COMMIT")
+    except BaseException:
+        if not pg.broken and pg.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            with contextlib.suppress(psycopg.Error):
+                pg.execute("ROLLBACK")
+        raise
 
 
 class _SqlitePool:

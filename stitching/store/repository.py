@@ -244,6 +244,42 @@ def recent_conversations(conn: Connection, profile_id: str, since: int, until: i
     )]
 
 
+@dataclass(frozen=True)
+class ContextSnapshot:
+    profile_id: str
+    external_contact_id: str | None
+    recent: list[ConversationRow]  # newest first, at most 50
+
+
+def context_snapshot(conn: Connection, key: tuple[str, str] | None, profile_id: str | None, since: int, until: int,
+                     exclude: str | None) -> ContextSnapshot | None:
+    """The profile an identifier is linked to (or a profile id, followed through merges to the survivor) and its
+    conversations active in ``[since, until]``, in one statement: one round trip, its own consistent snapshot
+    (no transaction needed). None when the identifier is not linked or the profile does not exist."""
+    if key is not None:
+        start, params = "id = (SELECT l.profile_id FROM links l WHERE l.type = ? AND l.value = ?)", [key[0], key[1]]
+    elif profile_id is not None:
+        start, params = "id = ?", [profile_id]
+    else:
+        raise ValueError("context_snapshot needs an identifier key or a profile id")
+    columns = ", ".join(f"c.{name.strip()}" for name in _CONVERSATION_COLUMNS.split(","))
+    rows = conn.rows(
+        "WITH RECURSIVE chain (id, external_contact_id, status, merged_into, depth) AS ("
+        f" SELECT id, external_contact_id, status, merged_into, 0 FROM profiles WHERE {start}"
+        " UNION ALL SELECT p.id, p.external_contact_id, p.status, p.merged_into, chain.depth + 1"
+        " FROM chain JOIN profiles p ON p.id = chain.merged_into WHERE chain.status = 'merged' AND chain.depth < 16"
+        "), target AS (SELECT id, external_contact_id FROM chain ORDER BY depth DESC LIMIT 1) "
+        f"SELECT t.id, t.external_contact_id, {columns} FROM target t LEFT JOIN conversations c ON c.profile_id = t.id "
+        "AND c.last_activity_at >= ? AND c.last_activity_at <= ? AND c.id <> ? "
+        "ORDER BY c.last_activity_at DESC, c.id LIMIT 50",
+        [*params, since, until, exclude or ""],
+    )
+    if not rows:
+        return None
+    recent = [_conversation(row[2:]) for row in rows if row[2] is not None]
+    return ContextSnapshot(str(rows[0][0]), rows[0][1], recent)
+
+
 def merge(conn: Connection, merge_id: str, survivor: str, absorbed: str, reason: str, factors: Sequence[str],
           now: int) -> tuple[list[tuple[str, str]], list[str]]:
     links = [(row[0], row[1]) for row in conn.rows("SELECT type, value FROM links WHERE profile_id = ? ORDER BY type, value",

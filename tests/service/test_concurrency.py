@@ -40,9 +40,9 @@ SPELLINGS = ("(202) 555-2030", "2025552030", "+12025552030", "202.555.2030")
 IDENTITIES = {
     # A new SMS sender: every message of a burst carries the same number, spelled as carriers and people do.
     "sms": lambda i: {"channel": "sms", "phone": SPELLINGS[i % 4], "phoneVerified": True},
-    # A new authenticated web customer: the token's subject and its verified phone number.
+    # A new authenticated web customer: the token's subject and the browser's web session.
     "web": lambda i: {"channel": "web", "oidcIssuer": "https://idp.example.com", "oidcSubject": "new-user",
-                      "oidcVerified": True, "phone": SPELLINGS[i % 4], "phoneVerified": True},
+                      "oidcVerified": True, "webSessionId": "session-new-user"},
 }
 
 

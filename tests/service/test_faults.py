@@ -27,28 +27,36 @@ ISSUER = "https://idp.example.com"
 CUSTOMERS = 60
 
 
+ENROLLMENT_TOKEN = "test-enrollment-token-0123456789"
+ENROLLMENT_AUTH = {"Authorization": f"Bearer {ENROLLMENT_TOKEN}"}
+
+
+def _enrollment(anchor: dict[str, str], **identifiers: str) -> dict[str, Any]:
+    return {"source": "crm-sync", "anchor": anchor, **identifiers}
+
+
 def _seed_pairs(url: str) -> None:
-    """Per customer two profiles that one verified login will merge: a web one and a CRM one."""
+    """Per customer two profiles that one enrollment will merge: a web login's, and a CRM sync's with the phone."""
     with httpx.Client(base_url=url, headers=AUTH, timeout=30) as client:
         for i in range(CUSTOMERS):
             assert client.post("/v1/stitch", json={"channel": "web", "conversationId": f"w-{i}", "oidcIssuer": ISSUER,
                                                    "oidcSubject": f"user-{i}", "oidcVerified": True}).status_code == 200
-            assert client.post("/v1/stitch", json={
-                "channel": "voice", "conversationId": f"v-{i}", "crmId": f"CRM-{i}", "crmIdVerified": True,
-                "phone": f"+1312300{i:04d}", "phoneVerified": True}).status_code == 200
+            crm = client.post("/v1/enrollments", json=_enrollment({"crmId": f"CRM-{i}"}, phone=f"+1312300{i:04d}"),
+                              headers={**ENROLLMENT_AUTH, "Idempotency-Key": f"seed-{i}"})
+            assert crm.status_code == 200, crm.text
 
 
 def _merging(i: int) -> dict[str, Any]:
-    return {"channel": "web", "conversationId": f"m-{i}", "oidcIssuer": ISSUER, "oidcSubject": f"user-{i}",
-            "oidcVerified": True, "crmId": f"CRM-{i}", "crmIdVerified": True, "phone": f"+1312300{i:04d}",
-            "phoneVerified": True}
+    """The login's enrollment: the CRM id and the phone, two verified factors of the CRM profile, merge it."""
+    return _enrollment({"oidcIssuer": ISSUER, "oidcSubject": f"user-{i}"}, crmId=f"CRM-{i}", phone=f"+1312300{i:04d}")
 
 
 async def _fire(url: str) -> list[int]:
-    async with httpx.AsyncClient(base_url=url, headers=AUTH, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=url, headers=ENROLLMENT_AUTH, timeout=30) as client:
         async def one(i: int) -> int:
             try:
-                return (await client.post("/v1/stitch", json=_merging(i))).status_code
+                return (await client.post("/v1/enrollments", json=_merging(i),
+                                          headers={"Idempotency-Key": f"merge-{i}"})).status_code
             except httpx.TransportError:
                 return 0  # the process died under this request
         return await asyncio.gather(*(one(i) for i in range(CUSTOMERS)))
@@ -79,7 +87,7 @@ def _consistent(database_url: str) -> dict[str, int]:
 def test_a_process_killed_during_concurrent_merges_leaves_a_consistent_store_and_recovers(
     database_url: str, services: Callable[..., ServiceProcess]
 ) -> None:
-    first = services(database_url)
+    first = services(database_url, STITCHING_ENROLLMENT_TOKEN=ENROLLMENT_TOKEN)
     _seed_pairs(first.url)
     before = _consistent(database_url)
     assert before == {"links": 3 * CUSTOMERS, "merges": 0}
@@ -107,7 +115,8 @@ def test_a_process_killed_during_concurrent_merges_leaves_a_consistent_store_and
     mid = _consistent(database_url)
     assert mid["links"] == 3 * CUSTOMERS  # no link lost, none duplicated
 
-    second = services(database_url)  # restart on the same store, then retry what the callers saw fail
+    second = services(database_url, STITCHING_ENROLLMENT_TOKEN=ENROLLMENT_TOKEN)  # restart on the same store,
+    # then retry what the callers saw fail (the same Idempotency-Keys: what committed before the kill replays)
     assert set(run_async(_fire(second.url))) == {200}
     after = _consistent(database_url)
     assert after == {"links": 3 * CUSTOMERS, "merges": CUSTOMERS}
