@@ -9,6 +9,10 @@ are literals (help "Using NOT_SET expressions"). A call is `Name(args)`; member 
 on any operand (`Message.Message.senderAddressInfo.addressDisplayable`, `Flow.list[0]`,
 `ToPhoneNumber(Flow.ani).e164`). `and`/`or` are matched in any letter case, as in real exports (`OR`,
 `AND`); negation is `!` (the precedence page; `!IsNotSetOrEmpty(...)` in real flows).
+
+Expressions have no duration or date literal: real flows build them with MakeDuration(...) and
+ToDateTime(...)/GetCurrentDateTimeUtc(); Archy's `lit: {minutes: 1}` and the exports' `P0D0H1M0S0F` are
+literal forms of the flow document, not of the expression language.
 """
 
 from __future__ import annotations
