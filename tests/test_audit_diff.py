@@ -43,6 +43,9 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
+changed_transfer: list[str] = []
+
+
 @pytest.fixture(scope="module")
 def changed_report(tmp_path_factory: pytest.TempPathFactory) -> diff.Report:
     tmp = tmp_path_factory.mktemp("review")
@@ -52,8 +55,13 @@ def changed_report(tmp_path_factory: pytest.TempPathFactory) -> diff.Report:
     edit(catalog, "  - name: lastWebTopic\n    description: What the customer was doing on the website, "
                   "e.g. password-reset-failed.\n    type: string", "  - name: lastWebTopic\n    description: What the "
                   "customer was doing on the website, e.g. password-reset-failed.\n    type: integer")
-    edit(head_copy / "flows" / "sms.yaml.j2", 'transfer("Transfer to the SMS queue", false)',
-         'transfer("Transfer to the SMS queue", false, stack.web_queue)')
+    # The SMS flow's first queue transfer now goes to the web queue (whatever the transfer is called today).
+    template = head_copy / "flows" / "sms.yaml.j2"
+    text = template.read_text()
+    start = text.index("- transferToAcd:")
+    at = text.index("{{ stack.sms_queue | yq }}", start)
+    template.write_text(text[:at] + "{{ stack.web_queue | yq }}" + text[at + len("{{ stack.sms_queue | yq }}"):])
+    changed_transfer.append(re.search(r"- transferToAcd:\s*\n\s*name: ([^\n]+)", text[start:]).group(1).strip('"'))
     head = plan(head_copy, tmp / "head-plan", GENESYS_IDENTITY_OIDC_CLIENT_SECRET="head-secret-Q2")
     return diff.compare(base, head, date="2026-11-22")
 
@@ -64,10 +72,12 @@ def test_an_attribute_retyped_and_a_transfer_moved_are_named_in_plain_words_and_
     assert filled["Participant attributes"] == ["- Attribute `lastWebTopic` **retyped** from string to integer."]
     summary = filled["Flows"][: filled["Flows"].index("```mermaid")]
     meaning = [line for line in summary if line.startswith("- ") and "participant attributes" not in line]
-    assert meaning == ['- Transfer "Transfer to the SMS queue" now goes to queue `Acme Dev Web Support` '
-                       '(was `Acme Dev SMS Support`).',
-                       '- `targetQueue.lit.name` of "Transfer to the SMS queue" (transferToAcd) changed from '
-                       '`Acme Dev SMS Support` to `Acme Dev Web Support`.']
+    [name] = changed_transfer
+    assert len(meaning) == 2
+    assert re.fullmatch(rf'- Transfer "{re.escape(name)}" now goes to queue `Acme Dev Web Support`( preferring the last '
+                        r'agent)? \(was `Acme Dev SMS Support`( preferring the last agent)?\)\.', meaning[0])
+    assert meaning[1] == (f'- `targetQueue.lit.name` of "{name}" (transferToAcd) changed from `Acme Dev SMS Support` to '
+                          '`Acme Dev Web Support`.')
     assert filled["Flows"][0] == "### acme-dev SMS Inbound (`sms.yaml`)"
     assert changed_report.approval is True
     markdown = changed_report.markdown()
@@ -92,7 +102,7 @@ def test_changed_flows_are_drawn_in_the_markdown_with_the_changed_step_highlight
     highlighted = re.search(r"class (\S+) changed", after)
     assert highlighted is not None
     [node] = highlighted.group(1).split(",")
-    assert re.search(rf"{node}\[\"transfer to Acme Dev Web Support \(Transfer to the SMS queue\)\"\]", after)
+    assert re.search(rf'{node}\["transfer to Acme Dev Web Support[^"]*\({re.escape(changed_transfer[0])}\)"\]', after)
     written = diff.write(changed_report, tmp_path / "out")
     assert written.read_text() == markdown
 
