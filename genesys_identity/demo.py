@@ -159,6 +159,8 @@ class Journey:
         else:
             target = outcome.kind + (" (error handling)" if outcome.by_error_handling else "")
         rule = trace.participant_data.get("routingDecision") or outcome.reason
+        if outcome.preferred_agents:  # what the directory made of the flow's preferred agents
+            rule += "; " + ", ".join(f"{p['name'] or p['userId']}: {p['reason']}" for p in outcome.preferred_agents)
         for call in trace.calls:
             self.say(f"   {call.action}: {call.status}" + (
                 f" {_outputs(call.outputs)}" if call.outputs else f" ({call.error})"))
@@ -225,17 +227,11 @@ class Journey:
                  f"{'told' if told else 'nothing'} about the owner in the replies")
 
         start = t0 + timedelta(hours=4)
+        website = {**website, "webSessionId": "web-session-2b1e"}  # a new visit: a new Messenger session
         conversation, _ = self.chat(7, start, SUBJECT, website, f"another web chat ({SUBJECT})")
         self.wrap_up(8, conversation, start + timedelta(minutes=12), "agent's work ends again")
-        for number, minutes, label, directory in (
-                (9, 40, "the last agent was deleted", self.directory(agent_deleted=True)),
-                (10, 45, "the last agent is not a member of the SMS queue", self.directory(agent_in_sms_queue=False))):
-            self.at(start + timedelta(minutes=minutes))
-            self.say(f"{number}. {self.now:%H:%M} SMS from {PHONE}; {label}")
-            self.record(f"sms, {label}", self.sms(str(uuid.uuid4()), directory))
-
-        later = start + timedelta(hours=1)
-        self.say(f"11. {later:%H:%M} shared computer: {SECOND_SUBJECT} logs in on the same browser "
+        later = start + timedelta(minutes=20)
+        self.say(f"9. {later:%H:%M} shared computer: {SECOND_SUBJECT} logs in on the same browser "
                  "(same Messenger session, the website's old context still set)")
         self.at(later)
         second = self.web(str(uuid.uuid4()), SECOND_SUBJECT, website)
@@ -245,6 +241,13 @@ class Journey:
         stitch = next((c for c in second.calls if c.action == "Stitch Identity"), None)
         result.rule = f"{result.rule}; {str((stitch.outputs or {}).get('stitchSummary', '')) if stitch else ''}"
         self.say(f"   {SECOND_SUBJECT}'s chat is tied to {'a profile of its own' if owner != alice else 'ALICE'}")
+        for number, minutes, label, directory in (
+                (10, 40, "the last agent was deleted", self.directory(agent_deleted=True)),
+                (11, 45, "the last agent is not a member of the SMS queue", self.directory(agent_in_sms_queue=False))):
+            self.at(start + timedelta(minutes=minutes))
+            self.say(f"{number}. {self.now:%H:%M} SMS from {PHONE}; {label}")
+            self.record(f"sms, {label}", self.sms(str(uuid.uuid4()), directory))
+
         return self.results
 
 

@@ -101,3 +101,4 @@ def test_on_a_shared_computer_the_second_login_owns_the_session(results: dict[st
     second = results["web chat (bob-2002, same browser)"]
     assert second.outcome == "queue 'Acme Dev Web Support', a profile of its own"
     assert "phone:linked" not in second.rule and "oidc:linked:verified_identifier" in second.rule
+    assert "web_session:linked:web_session_taken_over_by_login" in second.rule
