@@ -10,8 +10,9 @@ Modelled, from help "Using NOT_SET expressions" (Resource Center ?p=8964):
 - `If(IsSet(x), x, 0)` works with x NOT_SET (the value branches accept NOT_SET);
 - ToString(NOT_SET) is a NOT_SET String; IsSet/IsNotSetOrEmpty test for it; FindUserById with an id the
   directory does not know gives NOT_SET, not an error.
-`and`/`or` short-circuit (the right side is not evaluated when the left decides). Integer / Integer is a
-Decimal (`/(int,int)->dec` in real exports); Integer arithmetic otherwise stays Integer.
+`and`/`or` evaluate both sides, and a function's arguments are all evaluated before the call (If included):
+no public source says Architect short-circuits, so `IsSet(x) and x > 5` with x NOT_SET is an error here.
+Integer / Integer is a Decimal (`/(int,int)->dec` in real exports); Integer arithmetic otherwise stays Integer.
 
 Not modelled (no public source): the exact text of ToDisplayString/ToString for DateTime, Duration and whole
 collections (see functions.py), Architect's rounding of Decimal division, case-insensitive string equality
@@ -165,14 +166,13 @@ def _binary(node: Binary, rt: Runtime) -> object:
     op = node.op
     left = _eval(node.left, rt)
     if op in ("and", "or"):
-        if not isinstance(left, bool):
-            raise ExpressionRuntimeError(f"'{op}' applied to {'NOT_SET' if left is NOT_SET else 'a non-Boolean'}")
-        if (op == "and" and not left) or (op == "or" and left):
-            return left
+        # Both sides are evaluated: no public source says Architect short-circuits, so a NOT_SET or failing
+        # right side is an error even when the left side would decide (closed world: never a silent pass).
         right = _eval(node.right, rt)
-        if not isinstance(right, bool):
-            raise ExpressionRuntimeError(f"'{op}' applied to {'NOT_SET' if right is NOT_SET else 'a non-Boolean'}")
-        return right
+        for side in (left, right):
+            if not isinstance(side, bool):
+                raise ExpressionRuntimeError(f"'{op}' applied to {'NOT_SET' if side is NOT_SET else 'a non-Boolean'}")
+        return (left and right) if op == "and" else (left or right)
     right = _eval(node.right, rt)
     if op == "==":
         return _equal(left, right)

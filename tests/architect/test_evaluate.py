@@ -102,9 +102,13 @@ def test_operators(text: str, expected: object) -> None:
     assert value == expected and type(value) is type(expected)
 
 
-def test_and_or_short_circuit_and_refuse_not_set() -> None:
-    assert run("false and Flow.x", Flow__x=NOT_SET) is False
-    assert run("true or Flow.x", Flow__x=NOT_SET) is True
+def test_and_or_evaluate_both_sides_and_refuse_not_set() -> None:
+    # No public source says Architect short-circuits: the model evaluates both sides (an error, never a silent pass).
+    fails("false and Flow.x", "'and' applied to NOT_SET", Flow__x=NOT_SET)
+    fails("true or Flow.x", "'or' applied to NOT_SET", Flow__x=NOT_SET)
+    fails("IsSet(Flow.x) and Flow.x > 5", "'>' applied to NOT_SET", Flow__x=NOT_SET)
+    assert run("IsSet(Flow.x) and Flow.x > 5", Flow__x=6) is True
+    assert run("false or Flow.x", Flow__x=True) is True
     fails("true and Flow.x", "'and' applied to NOT_SET", Flow__x=NOT_SET)
     fails("Flow.x or true", "'or' applied to NOT_SET", Flow__x=NOT_SET)
     fails("!Flow.x", "'!' applied to NOT_SET", Flow__x=NOT_SET)
