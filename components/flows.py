@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -33,6 +33,13 @@ def update_trigger(digest: str, bindings: Mapping[tuple[str, str], str]) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
+def _trigger_of(digest: str, calls: Sequence[tuple[str, str]]) -> Callable[[list[str]], str]:
+    """The ``update_trigger`` of one flow once the ids of the actions it calls are known."""
+    def trigger(ids: list[str]) -> str:
+        return update_trigger(digest, dict(zip(calls, ids, strict=True)))
+    return trigger
+
+
 class Flows(pulumi.ComponentResource):
     """One ``genesyscloud_flow`` per rendered file.
 
@@ -60,8 +67,7 @@ class Flows(pulumi.ComponentResource):
             if missing:
                 raise SchemaViolation(f"flow {file.name!r} calls data actions the stack does not declare: {', '.join(missing)}")
             ids = [pulumi.Output.from_input((action_ids or {})[call]) for call in calls]
-            trigger = pulumi.Output.all(*ids).apply(
-                lambda values, digest=file.digest, calls=calls: update_trigger(digest, dict(zip(calls, values, strict=True))))
+            trigger = pulumi.Output.all(*ids).apply(_trigger_of(file.digest, calls))
             flow = GenesysResource("genesyscloud_flow", f"{name}-{file.role}", {
                 "filepath": file.path,
                 "update_trigger_hash": trigger,
