@@ -21,7 +21,6 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Final, Protocol
 
-import phonenumbers
 import yaml
 
 from genesys_identity.architect.expressions import ExpressionRuntimeError
@@ -488,6 +487,8 @@ def _to_int(_rt: Runtime, value: object) -> object:
 
 
 def _to_phone_number(_rt: Runtime, text: object) -> object:
+    import phonenumbers  # imported here: it costs ~150 ms and only a run that parses a number needs it
+
     raw = _str(text, "ToPhoneNumber")
     try:
         number = phonenumbers.parse(raw.removeprefix("tel:"), None)
