@@ -145,12 +145,15 @@ SMS_FLOW = """inboundShortMessage:
 
 def test_a_replaced_action_names_the_flows_at_risk_and_texts_and_parameters_read_plainly() -> None:
     def document(contract: str) -> dict[str, object]:
-        return {"resources": [{"name": "a", "type": diff.ACTION, "inputs": {"name": "Get Last Interaction Context",
-                                                                               "contractOutput": contract}}]}
-    lines = diff._contracts(document('{"properties": {}}'), document('{"properties": {"x": {"type": "string"}}}'),
-                            {"sms.yaml": SMS_FLOW}, {"sms.yaml": SMS_FLOW})
-    assert lines[1] == ("  - Flows at risk (they bind the action by id and must be republished with the new one): "
-                        "`SMS Inbound`.")
+        action = {"name": "Get Last Interaction Context", "category": "acme", "contractOutput": contract}
+        calls = {"flows": [{"name": "SMS Inbound", "dataActionCalls": [{"category": "acme", "action": action["name"]}]}]}
+        return {"resources": [{"name": "a", "type": diff.ACTION, "inputs": action},
+                              {"name": "flows", "type": "genesys-identity:flows:Flows", "inputs": calls}]}
+    lines = diff._contracts(document('{"properties": {}}'), document('{"properties": {"x": {"type": "string"}}}'))
+    assert lines[0].startswith("- Data action `Get Last Interaction Context`: **output contract changed** (added `x`)")
+    assert lines[-1].startswith("- Flow `SMS Inbound` calls `acme` / `Get Last Interaction Context`, which is replaced "
+                                "(output contract changed)")
+    assert diff._contracts(document("{}"), document("{}")) == []
     changed = SMS_FLOW.replace("welcome back.", "good to see you.").replace("lit: 10", "lit: 20")
     steps = diff._step_changes(SMS_FLOW, changed)
     assert steps == ['- Parameter `timeout.lit` of "Wait" (callData) changed from `10` to `20`.',

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from genesys_identity.actions import impact
 from genesys_identity.audit import flowgraph
 from genesys_identity.errors import GenesysIdentityError
 from genesys_identity.plan import MASK
@@ -127,7 +128,7 @@ def compare(base: PlanFolder, head: PlanFolder, date: str | None = None) -> Repo
         header += [f"**Stack `{stack}` is removed by this change**: everything below would be destroyed.", ""]
     sections = [
         Section("Participant attributes", _attributes(base.document, head.document)),
-        Section("Data action contracts", _contracts(base.document, head.document, base.flows, head.flows)),
+        Section("Data action contracts", _contracts(base.document, head.document)),
     ]
     flow_lines, pictures = _flows(base.flows, head.flows)
     sections.append(Section("Flows", flow_lines))
@@ -183,8 +184,7 @@ def _resources(document: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {r["name"]: r for r in document.get("resources", [])}
 
 
-def _contracts(base: Mapping[str, Any], head: Mapping[str, Any], base_flows: Mapping[str, str] | None = None,
-               head_flows: Mapping[str, str] | None = None) -> list[str]:
+def _contracts(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[str]:
     before = {r["inputs"].get("name"): r for r in _resources(base).values() if r["type"] == ACTION}
     after = {r["inputs"].get("name"): r for r in _resources(head).values() if r["type"] == ACTION}
     lines = [f"- Data action `{n}` **added**." for n in sorted(after.keys() - before.keys())]
@@ -196,20 +196,16 @@ def _contracts(base: Mapping[str, Any], head: Mapping[str, Any], base_flows: Map
                 change = _schema_change(old.get(key), new.get(key))
                 lines.append(f"- Data action `{name}`: **{which} contract changed** ({change})"
                              " — Genesys replaces the action (contracts cannot change after publishing).")
-                at_risk = _flows_calling(name, {**(base_flows or {}), **(head_flows or {})})
-                lines.append(f"  - Flows at risk (they bind the action by id and must be republished with the "
-                             f"new one): {', '.join(f'`{f}`' for f in at_risk) if at_risk else 'none calls it'}.")
         for key, what in (("configRequest", "request"), ("configResponse", "response mapping"),
                           ("configTimeoutSeconds", "timeout"), ("secure", "secure flag")):
             if old.get(key) != new.get(key):
                 lines.append(f"- Data action `{name}`: {what} changed.")
+    # The flows a replacement puts at risk (genesys_identity.actions.impact: the head's flows calling a replaced
+    # action, which are republished only after the new action exists).
+    at_risk = impact.flows_at_risk(base, head)
+    if at_risk:
+        lines += ["", "**Flows at risk** while the replaced actions are swapped:", *(flow.line() for flow in at_risk)]
     return lines
-
-
-def _flows_calling(action: str, flows: Mapping[str, str]) -> list[str]:
-    """The flows (by name, else file) whose rendered text calls ``action``, walking every callData."""
-    return sorted({(_flow_name(text) or name) for name, text in flows.items()
-                   if any(call[1] == action for call in _flow_facts(text)["calls"])})
 
 
 def _schema_change(old: Any, new: Any) -> str:
