@@ -70,9 +70,16 @@ class StackFlows:
         raise GenesysIdentityError(f"--flow {which!r}: no such flow (known: {known}; or a rendered .yaml file)")
 
     def directory(self, path: Path | None) -> directories.Directory:
+        """The given directory file, or what the stack declares: its two queues, each with the stack's
+        ``agentUserIds`` as members, taken to be on queue (group members are not known offline)."""
         if path is not None:
             return directories.load(path)
-        return directories.for_queues([self.settings.queues.web, self.settings.queues.sms])
+        members = [{"userId": user, "onQueue": True} for user in self.settings.agent_user_ids]
+        return directories.parse({
+            "users": [{"id": user, "name": f"user {user[:8]}"} for user in self.settings.agent_user_ids],
+            "queues": [{"name": self.settings.queues.web, "members": members},
+                       {"name": self.settings.queues.sms, "members": members}],
+        }, f"stack {self.settings.stack}: its queues, members from agentUserIds")
 
 
 def run(flows: StackFlows, which: str, start: messages.Start, *, directory: directories.Directory,
