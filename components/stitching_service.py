@@ -35,6 +35,8 @@ class StitchingServiceArgs:
     context_window: timedelta = timedelta(hours=2)
     session_timeout: timedelta = timedelta(minutes=30)
     instance: str = "dev"  # the stack, as a label
+    # The stack's trustEmailClaim: the web flow then sends the email claim as verified, and the service accepts it.
+    trust_email_claim: bool = False
 
 
 def _spec(value: dict[str, Any]) -> Any:
@@ -112,6 +114,7 @@ class StitchingService(pulumi.ComponentResource):
                 {"name": "STITCHING_DEFAULT_REGION", "value": spec.default_phone_region},
                 {"name": "STITCHING_CONTEXT_WINDOW", "value": _duration(args.context_window)},
                 {"name": "STITCHING_SESSION_TIMEOUT", "value": _duration(args.session_timeout)},
+                {"name": "STITCHING_TRUST_EMAIL_CLAIM", "value": "true" if args.trust_email_claim else "false"},
                 {"name": "STITCHING_DB_POOL_SIZE", "value": "10"},
             ],
             "readinessProbe": {"httpGet": {"path": "/readyz", **probe}, "periodSeconds": 5, "failureThreshold": 2},

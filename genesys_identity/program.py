@@ -90,6 +90,7 @@ def build(settings: StackSettings, scope: str = "") -> dict[str, pulumi.Output[A
             caller_token=caller_token.result,
             context_window=settings.last_agent_window,
             session_timeout=settings.web_session_timeout,
+            trust_email_claim=settings.trust_email_claim,
             instance=settings.stack,
         ))
         service_url = service.url
@@ -125,6 +126,7 @@ def build(settings: StackSettings, scope: str = "") -> dict[str, pulumi.Output[A
         region=settings.region,
         integration_name=settings.name("Messenger OIDC"),
         integration_type_id=settings.oidc.integration_type_id,
+        integration_schema=settings.oidc.schema,
         discovery_uri=settings.oidc.discovery_uri,
         client_id=settings.oidc.client_id,
         client_secret=settings.oidc.client_secret,

@@ -417,3 +417,17 @@ def _replace(settings: StackSettings, **changes: Any) -> StackSettings:
     from dataclasses import replace
 
     return replace(settings, **changes)
+
+
+@pytest.mark.parametrize("trust", ["false", "true"])
+def test_the_deployed_service_trusts_the_email_claim_as_the_stack_does(project_copy: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                      trust: str) -> None:
+    from tests.test_stitching_deploy import by_type, kubernetes_stack
+
+    plan = kubernetes_stack(project_copy, monkeypatch, trustEmailClaim=trust)
+    [deployment] = by_type(plan, "kubernetes:apps/v1:Deployment")
+    [container] = deployment["inputs"]["spec"]["template"]["spec"]["containers"]
+    assert {e["name"]: e.get("value") for e in container["env"]}["STITCHING_TRUST_EMAIL_CLAIM"] == trust
+    web = plan.artifacts["flows/web-messaging.yaml"]
+    assert f"variable: Flow.emailVerified\n                                        value:\n" \
+           f"                                          lit: {trust}" in web
