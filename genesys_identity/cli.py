@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--token-file", required=True, help="file holding the caller token")
     run.add_argument("--dir", default="data_actions")
     run.set_defaults(run=_action_run)
-    flow = commands.add_parser("flow", help="Architect flows: run a rendered flow for one message")
+    flow = commands.add_parser("flow", help="Architect flows: validate Archy YAML, run a rendered flow for one message, bench")
     flow_commands = flow.add_subparsers(dest="flow_command", required=True)
     flow_run = flow_commands.add_parser(
         "run", help="run a stack's rendered flow for one inbound message (or workflow inputs) and print the trace")
@@ -200,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     flow_run.add_argument("--bench", type=int, metavar="N", default=0,
                           help="run N times and print the flow's own cost beyond its data action calls")
     flow_run.set_defaults(run=_flow_run)
+    from genesys_identity.flows import validate_cli
+
+    validate_cli.add_commands(flow_commands)  # flow validate, flow bench
     demo = commands.add_parser("demo", help="start the service on SQLite and replay the cross-channel journey")
     demo.set_defaults(run=lambda a: __import__("genesys_identity.demo").demo.main([]))
     bench = commands.add_parser("bench", help="time to evaluate and write the plan for 1, 10 and 100 web deployments")
