@@ -5,11 +5,14 @@ after-call work by applying a wrap-up"; listed in help "Overview of triggers"): 
 the one conversation event that carries the agent (``userId``), the queue (``queueId``) and the wrap-up code
 (``wrapupCode``) together (purecloudplatformclientv2 269.0.0 ``AcwDetailEventTopicAfterCallWorkEvent``).
 ``customer.end`` (the provider's example topic) fires when the customer leaves, before any wrap-up, and carries
-no wrap-up code. The target's data format ``TopLevelPrimitives`` hands the event's top-level primitive fields to
-the workflow as input variables of the same names (help "Create a trigger"); the workflow declares exactly
-``OUTCOME_WORKFLOW_INPUTS``. Shape: provider 1.84.1 ``examples/resources/genesyscloud_processautomation_trigger/
-resource.tf`` (``target { type = "Workflow" workflow_target_settings { data_format } }``, ``match_criteria`` as
-a JSON list of ``{jsonPath, operator, value}``, ``event_ttl_seconds``).
+no wrap-up code. The target's data format ``TopLevelPrimitives`` sends the event's top-level primitive fields
+("strings, enums, numbers, and Boolean", help "Create a trigger") to the workflow; they arrive as the input
+variables named like the fields, as Genesys' own trigger blueprints show (automatic-offer-callback-for-disconnected-
+call: a ``customer.end`` trigger and a workflow whose inputs are ``Flow.ani`` and ``Flow.conversationId``). The
+workflow declares exactly ``OUTCOME_WORKFLOW_INPUTS``. Shape: provider 1.84.1
+``examples/resources/genesyscloud_processautomation_trigger/resource.tf``
+(``target { type = "Workflow" workflow_target_settings { data_format } }``, ``match_criteria`` as a JSON list of
+``{jsonPath, operator, value}``, ``event_ttl_seconds``).
 """
 
 from __future__ import annotations
