@@ -32,6 +32,8 @@ from stitching.domain.identifiers import (
     split_oidc_key,
 )
 from stitching.domain.rules import (
+    PRIORITY,
+    STRONG,
     Claim,
     Decision,
     Policy,
@@ -312,7 +314,7 @@ class StitchingService:
         owners, involved, profiles = snap.owners, snap.involved, snap.profiles
         trait_claimants: dict[tuple[str, str], int] = {}
         undone: dict[frozenset[str], int] = {}
-        if len(involved) >= 2:  # a merge is possible: load what guards it (rare path, not the common one)
+        if _merge_possible(claims, owners):  # load what guards a merge only when one could happen (rare path)
             wanted = {(name, value) for p in profiles.values() for name, value in
                       (("last_name", p.traits.last_name), ("date_of_birth", p.traits.date_of_birth)) if value}
             wanted |= {(n, v) for n, v in (("last_name", traits.last_name), ("date_of_birth", traits.date_of_birth)) if v}
@@ -608,6 +610,16 @@ class _Auditor:
         repo.audit(self.conn, self.now, action, reason, profile_id=self.profile_id, other_profile_id=other,
                    identifier=identifier.key if identifier else None, conversation_id=self.conversation_id,
                    request_id=self.request_id, detail=detail)
+
+
+def _merge_possible(claims: list[Claim], owners: dict[tuple[str, str], str]) -> bool:
+    """A verified strong claim, and an owner of the request's identifiers other than the profile the request
+    belongs to (the owner of its highest-priority strong identifier, as ``rules._choose_target`` picks it)."""
+    strong = sorted((c for c in claims if c.verified and c.type in STRONG), key=lambda c: PRIORITY.index(c.type))
+    if not strong:
+        return False
+    target = next((owners[c.identifier.key] for c in strong if c.identifier.key in owners), None)
+    return bool(set(owners.values()) - {target})
 
 
 def _summary(outcomes: list[dict[str, Any]]) -> str:

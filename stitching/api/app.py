@@ -82,8 +82,9 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None, clock: 
         version="1.0.0",
         description="Links a customer's identifiers into one profile for Genesys Cloud data actions.",
         lifespan=lifespan,
-        responses={401: {"model": schemas.ErrorResponse}, 413: {"model": schemas.ErrorResponse},
-                   422: {"model": schemas.ErrorResponse}, 503: {"model": schemas.ErrorResponse}},
+        responses={401: {"model": schemas.ErrorResponse}, 403: {"model": schemas.ErrorResponse},
+                   413: {"model": schemas.ErrorResponse}, 422: {"model": schemas.ErrorResponse},
+                   503: {"model": schemas.ErrorResponse}},
     )
     app.state.service = service
     app.state.metrics = metrics

@@ -42,8 +42,8 @@ class _Body(BaseModel):
     @classmethod
     def _no_nul(cls, value: object) -> object:
         """No NUL or other control character in any text (PostgreSQL cannot store NUL; SQLite must answer the same)."""
-        if isinstance(value, str) and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-            raise ValueError("contains a NUL or control character")
+        if isinstance(value, str) and any(ord(ch) < 32 or ord(ch) == 127 or 0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+            raise ValueError("contains a NUL, a control character or a lone surrogate")
         return value
 
 

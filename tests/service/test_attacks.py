@@ -71,13 +71,17 @@ def test_a_different_birth_date_refuses_and_household_factors_count_once(api: Ap
     assert api.profile(sms["profileId"])["status"] == "active"
 
 
-def test_a_value_shared_by_many_profiles_counts_for_nothing(api: Api) -> None:
-    for i in range(6):  # six customers share the surname and the birth date
+@pytest.mark.parametrize(("sharing", "merged"), [(6, False), (5, True)])
+def test_a_name_and_birth_date_shared_by_many_profiles_count_for_nothing(api: Api, sharing: int, merged: bool) -> None:
+    crm = enroll(api, "crm", {"crmId": "CRM-LEE"}, lastName="Lee", dateOfBirth="1990-09-09")
+    for i in range(sharing - 1):  # other customers with the same surname and birth date
         enroll(api, f"n-{i}", {"crmId": f"CRM-{i}"}, lastName="Lee", dateOfBirth="1990-09-09")
-    sms = api.stitch(channel="sms", conversationId="s-1", phone=HOME, phoneVerified=True)
-    enroll(api, "sms-owner", {"crmId": "CRM-SMS"}, lastName="Lee", dateOfBirth="1990-09-09")  # 7th
-    login = enroll(api, "l", oidc("lee"), phone=HOME, lastName="Lee", dateOfBirth="1990-09-09")
-    assert login["merges"] == [] and api.profile(sms["profileId"])["status"] == "active"
+    web_login(api, "w-1", "lee")  # the login's own profile
+    login = enroll(api, "l", oidc("lee"), crmId="CRM-LEE", lastName="Lee", dateOfBirth="1990-09-09")
+    # The CRM id is one factor; surname and birth date are two more unless more than 5 profiles share them.
+    assert bool(login["merges"]) is merged
+    assert reasons(login)["crm"] == ("matched:matched_by_merge" if merged else "suggested:shared_value")
+    assert api.profile(crm["profileId"])["status"] == ("merged" if merged else "active")
 
 
 # -- 2. undo is remembered ---------------------------------------------------------------------------------------
@@ -182,9 +186,11 @@ def test_email_keys_fold_ascii_case_only(api: Api) -> None:
     ("crmId", {}), ("phone", {}), ("conversationId", {}), ("webSessionId", {}), ("dateOfBirth", {}),
 ])
 def test_a_nul_character_is_422_on_both_stores(api: Api, migrated: Store, field: str, extra: dict[str, str]) -> None:
-    body = {"channel": "web", "conversationId": "c-1", **extra, field: "ab\x00cd"}
-    response = api.client.post("/v1/stitch", json=body, headers=AUTH)
-    assert response.status_code == 422 and response.json()["field"] == field, response.text
+    for bad in ("ab\x00cd", "ab\ud800cd"):  # NUL (PostgreSQL text cannot hold it), a lone surrogate (not UTF-8)
+        body = {"channel": "web", "conversationId": "c-1", **extra, field: bad}
+        response = api.client.post("/v1/stitch", content=json.dumps(body).encode(),
+                                   headers={**AUTH, "Content-Type": "application/json"})
+        assert response.status_code == 422 and response.json()["field"] == field, response.text
     assert count(migrated, "profiles") == 0
 
 
