@@ -162,8 +162,8 @@ class Journey:
         if outcome.preferred_agents:  # what the directory made of the flow's preferred agents
             rule += "; " + ", ".join(f"{p['name'] or p['userId']}: {p['reason']}" for p in outcome.preferred_agents)
         for call in trace.calls:
-            self.say(f"   {call.action}: {call.status}" + (
-                f" {_outputs(call.outputs)}" if call.outputs else f" ({call.error})"))
+            line = f"   {call.action}: {call.status}" + (f" {_outputs(call.outputs)}" if call.outputs else f" ({call.error})")
+            self.say(line if len(line) <= 150 else line[:147] + "...")
         for response in trace.responses:
             self.say(f"   sent: \"{response}\"")
         if trace.errors:
@@ -252,8 +252,8 @@ class Journey:
 
 
 def _outputs(outputs: dict[str, Any]) -> str:
-    shown = {k: v for k, v in outputs.items() if v not in ("", None, -1)}
-    return ", ".join(f"{k}={str(v)[:60]}" for k, v in shown.items())
+    shown = {k: v for k, v in outputs.items() if v not in ("", None, -1) and k not in ("stitchedProfileId", "staleSession")}
+    return ", ".join(f"{k}={v}" for k, v in shown.items())
 
 
 def main(argv: list[str] | None = None) -> int:
