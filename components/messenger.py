@@ -11,15 +11,8 @@ import pulumi
 
 from genesys_identity.genesys.binding import GenesysResource
 from genesys_identity.genesys.dynamic import WebDeploymentIdentityResolution
-from genesys_identity.settings import Secret
+from genesys_identity.settings import OidcIntegrationSchema, Secret
 
-# Names from the "OpenID Connect Messenger Configuration" integration type's schemas
-# (GET /api/v2/integrations/types/{id}/configschemas/properties and its credential type). Kept here, in
-# one place, because they are the integration type's contract, not a stack's choice.
-OIDC_PROPERTY_DISCOVERY_URI = "discoveryUri"
-OIDC_PROPERTY_MAX_REFRESH_TOKEN_LIFETIME = "maxRefreshTokenLifetimeSeconds"
-OIDC_CREDENTIAL_KEY = "oauthClient"
-OIDC_CREDENTIAL_TYPE = "userDefinedOAuth"
 MESSENGER_LANGUAGE = "en-us"
 
 
@@ -28,6 +21,9 @@ class MessengerArgs:
     region: str
     integration_name: str
     integration_type_id: str
+    # The "OpenID Connect Messenger Configuration" type's property keys, credential slot, credential type and
+    # fields: no public source gives them; `python -m genesys_identity genesys discover` reads them from the org.
+    integration_schema: OidcIntegrationSchema
     discovery_uri: str
     client_id: str
     client_secret: Secret = field(repr=False)
@@ -53,11 +49,12 @@ class Messenger(pulumi.ComponentResource):
     def __init__(self, name: str, args: MessengerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("genesys-identity:messenger:Messenger", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        schema = args.integration_schema
 
         credential = GenesysResource("genesyscloud_integration_credential", f"{name}-oidc-credential", {
             "name": f"{args.integration_name} client",
-            "credential_type_name": OIDC_CREDENTIAL_TYPE,
-            "fields": {"clientId": args.client_id, "clientSecret": args.client_secret.reveal()},
+            "credential_type_name": schema.credential_type,
+            "fields": {schema.client_id_field: args.client_id, schema.client_secret_field: args.client_secret.reveal()},
         }, child)
 
         integration = GenesysResource("genesyscloud_integration", f"{name}-oidc", {
@@ -67,10 +64,10 @@ class Messenger(pulumi.ComponentResource):
                 "name": args.integration_name,
                 "notes": "Managed by Pulumi (genesys-identity): Messenger authentication.",
                 "properties": json.dumps({
-                    OIDC_PROPERTY_DISCOVERY_URI: args.discovery_uri,
-                    OIDC_PROPERTY_MAX_REFRESH_TOKEN_LIFETIME: int(args.refresh_token_lifetime.total_seconds()),
+                    schema.discovery_uri_property: args.discovery_uri,
+                    schema.refresh_token_lifetime_property: int(args.refresh_token_lifetime.total_seconds()),
                 }, sort_keys=True),
-                "credentials": {OIDC_CREDENTIAL_KEY: credential.id},
+                "credentials": {schema.credential_slot: credential.id},
             },
         }, child)
 

@@ -149,6 +149,16 @@ def _diff(args: argparse.Namespace) -> int:
     return 1 if report.approval else 0
 
 
+def _genesys_discover(args: argparse.Namespace) -> int:
+    from genesys_identity.genesys import discover
+
+    stack_file = None
+    if args.write:
+        stack_file = Path(args.root) / f"Pulumi.{args.stack}.yaml"
+    print(discover.run(args.region, args.type_name, stack_file), end="")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="genesys-identity", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -203,6 +213,17 @@ def main(argv: list[str] | None = None) -> int:
     from genesys_identity.flows import validate_cli
 
     validate_cli.add_commands(flow_commands)  # flow validate, flow bench
+    genesys = commands.add_parser("genesys", help="read from a Genesys Cloud org (GENESYSCLOUD_OAUTHCLIENT_ID/_SECRET)")
+    genesys_commands = genesys.add_subparsers(dest="genesys_command", required=True)
+    discover = genesys_commands.add_parser(
+        "discover", help="read the Messenger OIDC integration type's id, property keys and credential names to pin")
+    discover.add_argument("--region", help="the org's region, e.g. us-east-1 (default: $GENESYSCLOUD_REGION)")
+    discover.add_argument("--type-name", default="OpenID Connect Messenger Configuration",
+                          help="the integration type's name (default: %(default)s)")
+    discover.add_argument("--stack", default="dev", help="with --write: the stack file to update (default: dev)")
+    discover.add_argument("--root", default=".", help="project root holding the stack files (default: .)")
+    discover.add_argument("--write", action="store_true", help="write the values into Pulumi.<stack>.yaml")
+    discover.set_defaults(run=_genesys_discover)
     demo = commands.add_parser("demo", help="start the service on SQLite and replay the cross-channel journey")
     demo.set_defaults(run=lambda a: __import__("genesys_identity.demo").demo.main([]))
     bench = commands.add_parser("bench", help="time to evaluate and write the plan for 1, 10 and 100 web deployments")

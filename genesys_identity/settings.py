@@ -64,12 +64,26 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class OidcIntegrationSchema:
+    """The "OpenID Connect Messenger Configuration" integration type's names, read from the org with
+    ``python -m genesys_identity genesys discover`` (no public source gives them)."""
+
+    discovery_uri_property: str
+    refresh_token_lifetime_property: str
+    credential_slot: str
+    credential_type: str
+    client_id_field: str
+    client_secret_field: str
+
+
+@dataclass(frozen=True)
 class OidcSettings:
     integration_type_id: str
     discovery_uri: str
     client_id: str
     client_secret: Secret = field(repr=False)
     refresh_token_lifetime: timedelta
+    schema: OidcIntegrationSchema = OidcIntegrationSchema("", "", "", "", "", "")
 
 
 @dataclass(frozen=True)
@@ -176,6 +190,14 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("oidcClientId", "the identity provider's client id"),
     KeySpec("oidcClientSecret", "the identity provider's client secret", required=False, secret=True),
     KeySpec("oidcRefreshTokenLifetime", "a duration between 15m and 90d", required=False, default="30d"),
+    # The OIDC integration type's own names (`python -m genesys_identity genesys discover --region R` prints them).
+    KeySpec("oidcDiscoveryUriProperty", "the integration type's property key of the discovery URI (genesys discover)"),
+    KeySpec("oidcRefreshTokenLifetimeProperty",
+            "the integration type's property key of the max refresh token lifetime (genesys discover)"),
+    KeySpec("oidcCredentialSlot", "the integration type's credential slot (genesys discover)"),
+    KeySpec("oidcCredentialType", "the credential type name of that slot (genesys discover)"),
+    KeySpec("oidcClientIdField", "the credential type's field of the client id (genesys discover)"),
+    KeySpec("oidcClientSecretField", "the credential type's field of the client secret (genesys discover)"),
     KeySpec("crmProfileUrlTemplate", "an https URL template of a CRM profile page with {{externalId.value}} where "
             "the contact's CRM id goes", required=False),
     KeySpec("defaultPhoneRegion", "a two-letter phone region such as US", required=False, default="US"),
@@ -349,6 +371,14 @@ def parse_ids(value: Any) -> tuple[str, ...]:
     return tuple(ids)
 
 
+def parse_schema_name(value: Any) -> str:
+    """A property, credential slot, credential type or field name as the Platform API spells it."""
+    text = str(value).strip()
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{0,127}", text):
+        raise ValueError(f"got {text!r}; copy the name `genesys discover` printed (letters, digits, '_', '.', '-')")
+    return text
+
+
 # The external source link's one placeholder: the contact's ExternalId identifier value (provider 1.84.1
 # docs/resources/externalcontacts_external_source.md, its example and test).
 CRM_PLACEHOLDER = "{{externalId.value}}"
@@ -472,6 +502,14 @@ def parse_settings(
         client_id=reader.read("oidcClientId", _text),
         client_secret=reader.secret("oidcClientSecret"),
         refresh_token_lifetime=reader.read("oidcRefreshTokenLifetime", _bounded(*REFRESH_TOKEN_LIFETIME)),
+        schema=OidcIntegrationSchema(
+            discovery_uri_property=reader.read("oidcDiscoveryUriProperty", parse_schema_name),
+            refresh_token_lifetime_property=reader.read("oidcRefreshTokenLifetimeProperty", parse_schema_name),
+            credential_slot=reader.read("oidcCredentialSlot", parse_schema_name),
+            credential_type=reader.read("oidcCredentialType", parse_schema_name),
+            client_id_field=reader.read("oidcClientIdField", parse_schema_name),
+            client_secret_field=reader.read("oidcClientSecretField", parse_schema_name),
+        ),
     )
     crm = reader.raw("crmProfileUrlTemplate")
     overlay = reader.raw("catalogOverlay")
