@@ -90,6 +90,7 @@ def build(settings: StackSettings, scope: str = "") -> dict[str, pulumi.Output[A
             caller_token=caller_token.result,
             context_window=settings.last_agent_window,
             session_timeout=settings.web_session_timeout,
+            trust_email_claim=settings.trust_email_claim,
             instance=settings.stack,
         ))
         service_url = service.url
