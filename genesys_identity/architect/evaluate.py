@@ -23,7 +23,7 @@ the runtime as written in the expression; a runtime that stores `Flow.ani` does 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, DivisionByZero, InvalidOperation
 
 from genesys_identity.architect.expressions import (
@@ -39,10 +39,23 @@ from genesys_identity.architect.expressions import (
     dotted_name,
     parse,
 )
-from genesys_identity.architect.functions import IMPLEMENTATIONS, Overload, Runtime, lookup
-from genesys_identity.architect.types import NOT_SET, PhoneNumber, Queue, Skill, User
+from genesys_identity.architect.functions import IMPLEMENTATIONS, FunctionSpec, Overload, Runtime, implicit_conversions, lookup
+from genesys_identity.architect.types import (
+    DATETIME,
+    DECIMAL,
+    JSON,
+    NOT_SET,
+    PHONE_NUMBER,
+    STRING,
+    ArchType,
+    PhoneNumber,
+    Queue,
+    Skill,
+    User,
+    collection,
+)
 
-__all__ = ["ExpressionRuntimeError", "Runtime", "evaluate"]
+__all__ = ["ExpressionRuntimeError", "Runtime", "coerce", "evaluate"]
 
 
 def evaluate(expr: Expr | str, runtime: Runtime) -> object:
@@ -50,6 +63,39 @@ def evaluate(expr: Expr | str, runtime: Runtime) -> object:
     invoke the flow's error handling."""
     node = parse(expr) if isinstance(expr, str) else expr
     return _eval(node, runtime)
+
+
+def coerce(value: object, target: ArchType, runtime: Runtime, source: ArchType | None = None) -> object:
+    """`value` as its destination of type `target` (a variable, an action property) receives it: Integer widened
+    to Decimal, or Architect's implicit conversion applied (catalog/functions.yaml `implicit_conversions`: the
+    conversion function runs with its NOT_SET rule, so ToDecimal("abc") or a NOT_SET String into an Integer is
+    an ExpressionRuntimeError). `source` is the expression's type (`typecheck.infer`); without it the type is
+    read from the value, and a NOT_SET value then passes unchanged. Other values pass unchanged."""
+    if target == DECIMAL and isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if source is None:
+        source = _runtime_type(value)
+    conversion = None if source is None else implicit_conversions().get((source, target))
+    if conversion is None:
+        return value
+    spec = lookup(conversion.function)
+    assert spec is not None
+    return _apply(spec, [value], runtime)
+
+
+def _runtime_type(value: object) -> ArchType | None:
+    """The Architect type a runtime value has, for the conversions that depend on it."""
+    if isinstance(value, str):
+        return STRING
+    if isinstance(value, datetime):
+        return DATETIME
+    if isinstance(value, PhoneNumber):
+        return PHONE_NUMBER
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return collection(STRING)
+    if isinstance(value, dict):
+        return JSON
+    return None
 
 
 def _eval(node: Expr, rt: Runtime) -> object:
@@ -105,7 +151,10 @@ def _call(node: Call, rt: Runtime) -> object:
     spec = lookup(node.function)
     if spec is None:
         raise ExpressionRuntimeError(f"unknown function {node.function}")
-    args = [_eval(a, rt) for a in node.args]
+    return _apply(spec, [_eval(a, rt) for a in node.args], rt)
+
+
+def _apply(spec: FunctionSpec, args: list[object], rt: Runtime) -> object:
     overloads = [o for o in spec.overloads if o.accepts_count(len(args))]
     if not overloads:
         raise ExpressionRuntimeError(f"{spec.name}: no overload takes {len(args)} argument(s)")

@@ -156,6 +156,34 @@ def catalog() -> Mapping[str, FunctionSpec]:
     return specs
 
 
+@dataclass(frozen=True)
+class Conversion:
+    """An implicit conversion Architect applies at a destination: `function` wraps the expression."""
+
+    source_type: ArchType
+    target_type: ArchType
+    function: str
+    source: str
+
+
+@lru_cache(maxsize=1)
+def implicit_conversions() -> Mapping[tuple[ArchType, ArchType], Conversion]:
+    """The conversions of catalog/functions.yaml `implicit_conversions`, by (from, to)."""
+    text = resources.files("genesys_identity.architect").joinpath("catalog/functions.yaml").read_text(encoding="utf-8")
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    raw = yaml.load(text, Loader=loader)
+    table: dict[tuple[ArchType, ArchType], Conversion] = {}
+    for item in raw["implicit_conversions"]:
+        function = str(item["function"])
+        if function not in catalog():
+            raise ValueError(f"functions.yaml: implicit conversion through unknown function {function}")
+        conversion = Conversion(
+            type_named(item["from"]), type_named(item["to"]), function, _expand_sources(str(item["source"]), raw["sources"])
+        )
+        table[(conversion.source_type, conversion.target_type)] = conversion
+    return table
+
+
 @lru_cache(maxsize=1)
 def _by_folded_name() -> Mapping[str, FunctionSpec]:
     return {name.casefold(): spec for name, spec in catalog().items()}

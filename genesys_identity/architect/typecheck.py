@@ -12,8 +12,10 @@ Operator typing follows the typed parse trees Architect stores in real exports (
 `[(int, str_coll)->str`. Operators the precedence page lists without an export showing their types (`%`,
 `^`, `&`, `|`, `~`) are typed on numbers only (`^` gives Decimal: unverified).
 
-Conversions: an Integer fits where a Decimal is expected (Architect mixes them: `*(dec,int)->dec`); nothing
-else converts implicitly, so a value needed as a String is made one with ToString/ToDisplayString.
+Conversions: inside an expression an Integer fits where a Decimal is expected (`*(dec,int)->dec`) and nothing
+else converts. At the destination (`check`'s `expected`), Architect also applies the implicit conversions real
+exports show (Json, DateTime, PhoneNumber and Collection(String) to String; String to Decimal or Integer), the
+evaluator's `coerce` applies them at runtime; any other mismatch is an error.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from genesys_identity.architect.expressions import (
     dotted_name,
     parse,
 )
-from genesys_identity.architect.functions import Overload, bind, resolve
+from genesys_identity.architect.functions import Overload, bind, implicit_conversions, resolve
 from genesys_identity.architect.functions import lookup as lookup_function
 from genesys_identity.architect.types import (
     BOOLEAN,
@@ -70,13 +72,20 @@ _ORDERED = (INTEGER, DECIMAL, DURATION)
 
 
 def assignable(actual: ArchType, expected: ArchType) -> bool:
-    """Can a value of type `actual` be used where `expected` is needed?"""
+    """Can an expression of type `actual` be given to a destination (variable, action property) of type
+    `expected`? Directly, with Integer widened to Decimal, or through one of Architect's implicit conversions
+    (catalog/functions.yaml `implicit_conversions`, e.g. Json to String)."""
+    return fits(actual, expected) or (actual, expected) in implicit_conversions()
+
+
+def fits(actual: ArchType, expected: ArchType) -> bool:
+    """Does `actual` fit `expected` without a conversion function (Integer widens to Decimal)?"""
     if actual in (expected, NOT_SET_TYPE):
         return True
     if actual == INTEGER and expected == DECIMAL:
         return True
     if actual.element is not None and expected.element is not None:
-        return assignable(actual.element, expected.element)
+        return fits(actual.element, expected.element)
     return False
 
 
@@ -194,7 +203,7 @@ def _match(overload: Overload, args: list[ArchType]) -> ArchType | None:
         assert param is not None
         if bind(param.type, arg, bindings):
             continue
-        if param.type not in ("T", "Collection(T)") and assignable(arg, type_named(param.type)):
+        if param.type not in ("T", "Collection(T)") and fits(arg, type_named(param.type)):
             continue
         return None
     return resolve(overload.returns, bindings)
@@ -205,7 +214,7 @@ def _index_type(expr: Index, scope: Scope) -> ArchType:
     index = infer(expr.index, scope)
     if target.element is None:
         raise ExpressionTypeError(f"indexing [..] needs a collection, {target} is not one")
-    if not assignable(index, INTEGER):
+    if not fits(index, INTEGER):
         raise ExpressionTypeError(f"a collection index is {index}, needs Integer")
     return target.element
 
@@ -213,11 +222,11 @@ def _index_type(expr: Index, scope: Scope) -> ArchType:
 def _unary_type(expr: Unary, scope: Scope) -> ArchType:
     operand = infer(expr.operand, scope)
     if expr.op == "!":
-        if not assignable(operand, BOOLEAN):
+        if not fits(operand, BOOLEAN):
             raise ExpressionTypeError(f"'!' needs a Boolean, given {operand}")
         return BOOLEAN
     if expr.op == "~":
-        if not assignable(operand, INTEGER):
+        if not fits(operand, INTEGER):
             raise ExpressionTypeError(f"'~' needs an Integer, given {operand}")
         return INTEGER
     if operand in _NUMBERS or operand == NOT_SET_TYPE:
@@ -230,7 +239,7 @@ def _binary_type(expr: Binary, scope: Scope) -> ArchType:
     right = infer(expr.right, scope)
     op = expr.op
     if op in ("and", "or"):
-        if assignable(left, BOOLEAN) and assignable(right, BOOLEAN):
+        if fits(left, BOOLEAN) and fits(right, BOOLEAN):
             return BOOLEAN
         raise ExpressionTypeError(f"'{op}' needs Boolean operands, given {left} and {right}")
     if op in ("==", "!="):

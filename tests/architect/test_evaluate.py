@@ -301,3 +301,27 @@ def test_the_repos_routing_condition() -> None:
     assert evaluate(condition, FakeRuntime({"Flow.lastAgentAdvised": "true", "Flow.lastAgentId": NOT_SET})) is False
     assert evaluate(condition, FakeRuntime({"Flow.lastAgentAdvised": "false", "Flow.lastAgentId": NOT_SET})) is False
     assert evaluate(condition, FakeRuntime({"Flow.lastAgentAdvised": NOT_SET, "Flow.lastAgentId": ANN.id})) is False
+
+
+# -- implicit conversions at a destination --------------------------------------------------------------------------
+
+
+def test_values_are_converted_as_architect_converts_them_at_a_destination() -> None:
+    from genesys_identity.architect.evaluate import coerce
+    from genesys_identity.architect.types import DECIMAL, INTEGER, STRING
+
+    rt = FakeRuntime()
+    # The conversions real exports show (catalog/functions.yaml implicit_conversions).
+    assert coerce({"a": 1}, STRING, rt) == '{"a":1}'
+    assert coerce(NOW, STRING, rt) == "2026-11-22T05:00:00.000Z"
+    assert coerce(["a", "b"], STRING, rt) == "a,b"
+    assert coerce(PhoneNumber("+12025550111", "+12025550111"), STRING, rt) == "+12025550111"
+    assert coerce("2.5", DECIMAL, rt) == Decimal("2.5")
+    assert coerce("42", INTEGER, rt) == 42
+    assert coerce(3, DECIMAL, rt) == Decimal(3)
+    # Unconverted values pass unchanged; a failing conversion is an error, as the conversion function fails.
+    assert coerce("x", STRING, rt) == "x" and coerce(NOT_SET, STRING, rt) is NOT_SET
+    with pytest.raises(ExpressionRuntimeError, match="ToInt: 'abc' is not an integer"):
+        coerce("abc", INTEGER, rt)
+    with pytest.raises(ExpressionRuntimeError, match="ToDecimal: argument 1 is NOT_SET"):
+        coerce(NOT_SET, DECIMAL, rt, source=STRING)

@@ -63,6 +63,12 @@ def blueprint_flows() -> list[dict[str, object]]:
     return flows
 
 
+@pytest.fixture(scope="module")
+def export_expressions() -> list[dict[str, object]]:
+    flows: list[dict[str, object]] = json.loads((DATA / "expr_export_expressions.json").read_text(encoding="utf-8"))["flows"]
+    return flows
+
+
 def type_of(text: str, scope: Scope = SMS) -> str:
     return str(infer(parse(text), scope))
 
@@ -400,3 +406,44 @@ def test_a_mutated_blueprint_expression_is_caught() -> None:
         good[:-1],
     ):
         assert check(bad, collection(AGENT_SCORE_PAIR), scope) != [], bad
+
+
+def test_implicit_conversions_at_a_destination_are_only_those_exports_show() -> None:
+    # Real exports store e.g. the text `GetJsonObjectProperty(...)` of a String variable with the compiled tree
+    # `ToString(GetJsonObjectProperty(...))` (switch-voice-to-web-messaging).
+    for text, target in [
+        ('GetJsonObjectProperty(Flow.doc, "phone")', STRING),
+        ("GetCurrentDateTimeUtc()", STRING),
+        ("Flow.names", STRING),
+        ("ToPhoneNumber(Flow.name)", STRING),
+        ("Flow.name", DECIMAL),
+        ("Flow.name", INTEGER),
+    ]:
+        assert check(text, target, SMS) == [], text
+    for text, target in [("Flow.count", STRING), ("Flow.flag", STRING), ("Flow.wait", STRING), ("Flow.doc", INTEGER),
+                         ("Flow.name", BOOLEAN), ("Flow.numbers", STRING)]:
+        assert check(text, target, SMS) != [], text
+    # Inside an expression nothing converts: a Json argument where a String parameter is needed is an error.
+    assert check('Append("x", Flow.doc)', STRING, SMS) == [
+        "Append(String, Json): no overload; known: Append(String, String...) -> String"
+    ]
+
+
+def test_every_expression_of_real_exports_checks_against_its_destination_type(
+    export_expressions: list[dict[str, object]],
+) -> None:
+    """Exports record, for every expression, the type of its destination and the types of the variables it reads:
+    each must type-check against that destination (the commonModule's Common.* variables are not modelled)."""
+    total = 0
+    for flow in export_expressions:
+        variables = {name: type_named(str(t)) for name, t in flow["variables"].items()}  # type: ignore[attr-defined]
+        scope = Scope(str(flow["flow_type"]), variables)
+        for item in flow["expressions"]:  # type: ignore[attr-defined]
+            text, target = str(item["text"]), item["type"]
+            problems = check(text, None if target is None else type_named(str(target)), scope)
+            if "Common." in text:
+                assert problems and "unknown builtin Common." in problems[0]
+            else:
+                assert problems == [], f"{flow['repo']} {flow['export']}: {text}: {problems}"
+            total += 1
+    assert total >= 60
