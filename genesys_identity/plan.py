@@ -52,6 +52,7 @@ class Registration:
     dependencies: tuple[str, ...]
     inputs: dict[str, Any]
     replace_on_changes: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()  # the URNs this resource was known by (what policies see as opts.aliases)
     delete_before_replace: bool = False
 
 
@@ -98,9 +99,26 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 dependencies=tuple(sorted(set(request.dependencies))),
                 inputs=inputs,
                 replace_on_changes=tuple(sorted(request.replaceOnChanges)),
+                aliases=_alias_urns(request, response.urn),
                 delete_before_replace=bool(request.deleteBeforeReplace),
             ))
         return response
+
+
+def _alias_urns(request: Any, urn: str) -> tuple[str, ...]:
+    """The aliases as URNs, the way the engine resolves them: a URN as given; a spec by its name and type in
+    place of this resource's (a spec that changes the parent is resolved under the current parent)."""
+    found = list(request.aliasURNs)
+    for alias in request.aliases:
+        if alias.urn:
+            found.append(alias.urn)
+            continue
+        prefix, name = urn.rsplit("::", 1)
+        head, types = prefix.rsplit("::", 1)
+        if alias.spec.type:
+            types = f"{types.rsplit('$', 1)[0]}${alias.spec.type}" if "$" in types else alias.spec.type
+        found.append(f"{head}::{types}::{alias.spec.name or name}")
+    return tuple(sorted(set(found)))
 
 
 def mask(value: Any) -> Any:
@@ -192,6 +210,7 @@ def evaluate(root: Path, stack: str) -> Plan:
             "dependsOn": sorted(names.get(d, d) for d in r.dependencies),
             "inputs": mask(r.inputs),
             **({"replaceOnChanges": list(r.replace_on_changes)} if r.replace_on_changes else {}),
+            **({"aliases": list(r.aliases)} if r.aliases else {}),
             **({} if r.custom else {"outputs": mask(monitor.component_outputs.get(r.urn, {}))}),
             **({"deleteBeforeReplace": True} if r.delete_before_replace else {}),
         }

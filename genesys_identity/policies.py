@@ -141,7 +141,8 @@ def engine_properties(resource: Mapping[str, Any]) -> dict[str, Any]:
 
 def from_plan(document: Mapping[str, Any]) -> list[Resource]:
     """The resources of an offline plan (``plan.json``) as the engine hands them to the pack."""
-    return [Resource(r["type"], r["name"], r["urn"], engine_properties(r)) for r in document["resources"]]
+    return [Resource(r["type"], r["name"], r["urn"], engine_properties(r), tuple(r.get("aliases") or ()))
+            for r in document["resources"]]
 
 
 PACK_NAME = "genesys-identity"
@@ -172,7 +173,8 @@ def analyzer_resources(document: Mapping[str, Any]) -> list[Any]:
                                                              type=urns[r["provider"]].split("::")[-2])
         messages.append(analyzer_pb2.AnalyzerResource(
             type=r["type"], urn=r["urn"], name=r["name"], properties=properties,
-            options=analyzer_pb2.AnalyzerResourceOptions(parent=urns.get(r.get("parent", ""), "")),
+            options=analyzer_pb2.AnalyzerResourceOptions(parent=urns.get(r.get("parent", ""), ""),
+                                                         aliases=list(r.get("aliases") or ())),
             provider=provider, parent=urns.get(r.get("parent", ""), ""),
             dependencies=[urns[d] for d in r.get("dependsOn", []) if d in urns]))
     return messages

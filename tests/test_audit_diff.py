@@ -203,5 +203,15 @@ def test_git_revisions_are_rendered_in_temporary_worktrees(tmp_path: Path) -> No
     assert re.search(r'- Customer-facing text of "[^"]+" \(sendResponse\) changed: ', done.stdout)
     head = subprocess.run(["git", "-C", str(clone), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
     assert f"commit `{head.stdout.strip()[:12]}`" in done.stdout
+    # A stack added by a commit: its base has no stack file, and the report shows everything as added.
+    shutil.copy(clone / "Pulumi.dev.yaml", clone / "Pulumi.qa.yaml")
+    subprocess.run([*git, "add", "Pulumi.qa.yaml"], check=True)
+    subprocess.run([*git, "commit", "-qm", "add the qa stack"], check=True)
+    added = subprocess.run([sys.executable, "-m", "genesys_identity", "diff", "--root", str(clone), "--stack", "qa",
+                            "--base-rev", "HEAD~1", "--head-rev", "HEAD", "--out", str(tmp_path / "review")],
+                           cwd=clone, capture_output=True, text=True, check=False, timeout=300)
+    assert added.returncode == 1, added.stderr
+    assert "**Stack `qa` is added by this change**" in added.stdout
+    assert "(no plan: the stack does not exist here)" in added.stdout and "`data-actions-integration`" in added.stdout
     worktrees = subprocess.run(["git", "-C", str(clone), "worktree", "list"], capture_output=True, text=True, check=True)
     assert len(worktrees.stdout.strip().splitlines()) == 1  # the temporary worktrees are gone

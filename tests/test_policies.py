@@ -134,3 +134,21 @@ def test_rules_report_through_pulumi_policy_as_the_engine_calls_them() -> None:
     rule = next(r for r in policies.RULES if r.name == "stitching-service-https")
     policies.stack_validation(rule)(args, lambda message, urn_=None: reported.append(message))
     assert reported == ["data action 'X' calls 'http://x': the stitching service must be reached over https"]
+
+
+@pytest.mark.parametrize("aliased", [True, False])
+def test_a_renamed_flow_is_judged_by_the_aliases_the_engine_passes(project_copy: Path, aliased: bool) -> None:
+    (project_copy / "__main__.py").write_text(
+        "import pulumi\n"
+        f"aliases = [pulumi.Alias(name='flows-sms')] if {aliased} else None\n"
+        "pulumi.CustomResource('genesyscloud:index/flow:Flow', 'flows-sms-inbound', {'filepath': 'build/x.yaml'},\n"
+        "                      pulumi.ResourceOptions(aliases=aliases))\n"
+    )
+    document = evaluate(project_copy, "dev").document
+    [flow] = [r for r in document["resources"] if r["type"] == policies.FLOW]
+    violations = policies.analyze(policies.analyzer_resources(document))
+    if aliased:
+        assert flow["aliases"] == [flow["urn"].rsplit("::", 1)[0] + "::flows-sms"]
+        assert violations == []
+    else:
+        assert [v.policy for v in violations] == ["flows-renamed-with-alias"]
