@@ -222,7 +222,7 @@ def test_plan_carries_the_catalog_and_its_artifacts(project_copy: Path) -> None:
     names = [a["name"] for a in plan.document["participantAttributes"]]
     assert "lastAgentId" in names
     assert set(plan.artifacts) == {"messenger-attributes.js", "participant-attributes.md", "flows/sms.yaml",
-                                   "flows/web-messaging.yaml"}
+                                   "flows/web-messaging.yaml", "flows/outcome-workflow.yaml"}
     before = plan.document["artifacts"]["participant-attributes.md"]
 
     (project_copy / "catalog" / "dev.yaml").write_text(
