@@ -201,6 +201,7 @@ def test_git_revisions_are_rendered_in_temporary_worktrees(tmp_path: Path) -> No
     assert "### acme-dev SMS Inbound (`sms.yaml`)" in done.stdout
     assert f'changed: "{found.group(1)}" → "{found.group(1)} Thanks for waiting."' in done.stdout
     assert re.search(r'- Customer-facing text of "[^"]+" \(sendResponse\) changed: ', done.stdout)
+    assert "- No state, data action call or transfer target changed." not in done.stdout  # the text is what changed
     head = subprocess.run(["git", "-C", str(clone), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
     assert f"commit `{head.stdout.strip()[:12]}`" in done.stdout
     # A stack added by a commit: its base has no stack file, and the report shows everything as added.

@@ -241,8 +241,8 @@ def _flows(base: Mapping[str, str], head: Mapping[str, str]) -> tuple[list[str],
         title = _flow_name(new) or name
         lines.append(f"### {title} (`{name}`)")
         lines.append("")
-        lines += _flow_meaning(old, new)
-        lines += _step_changes(old, new)
+        meaning, steps = _flow_meaning(old, new), _step_changes(old, new)
+        lines += [*(meaning if not steps or meaning != [_NOTHING_STRUCTURAL] else []), *steps]
         lines += _attribute_use(new, old)
         changed_before, changed_after = _changed_steps(old, new)
         lines += ["", *flowgraph.mermaid(old, changed_before, f"{title} (before)"), "",
@@ -254,6 +254,7 @@ def _flows(base: Mapping[str, str], head: Mapping[str, str]) -> tuple[list[str],
 
 # -- flows read generically: every action, whatever its kind ------------------------------------------------------
 
+_NOTHING_STRUCTURAL = "- No state, data action call or transfer target changed."
 _TEXT_KEYS = {"messageBody", "message", "text", "prompt", "greeting", "body", "subject"}
 
 
@@ -405,7 +406,7 @@ def _flow_meaning(old: str, new: str) -> list[str]:
             lines.append(f"- Transfer \"{name}\" now goes to queue `{now[0]}`{_preferred(now)} "
                          f"(was `{was[0]}`{_preferred(was)}).")
     if not lines:
-        lines.append("- No state, data action call or transfer target changed.")
+        lines.append(_NOTHING_STRUCTURAL)
     return lines
 
 
