@@ -114,12 +114,16 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None, clock: 
 
     @app.get("/v1/context", response_model=schemas.ContextResponse, tags=["routing"])
     def context(
+        request: Request,
         phone: Annotated[str | None, Query(max_length=64)] = None,
         profileId: Annotated[str | None, Query(max_length=128)] = None,
         windowMinutes: Annotated[int | None, Query(ge=1, le=7 * 24 * 60)] = None,
         asOf: Annotated[str | None, Query(max_length=40)] = None,
         excludeConversationId: Annotated[str | None, Query(max_length=128)] = None,
     ) -> Response:
+        for name in request.query_params:
+            if len(request.query_params.getlist(name)) > 1:  # never "last one wins", as for JSON keys
+                raise InvalidRequest(name[:64], "given more than once")
         return _reply(service.context(
             phone=phone or None, profile_id=profileId or None, window_s=windowMinutes * 60 if windowMinutes else None,
             as_of=_ms(_datetime(asOf, "asOf"), "asOf"), exclude_conversation_id=excludeConversationId or None,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 
 from stitching.config import ServiceSettings
 from stitching.store import Store
-from tests.service.conftest import AUTH, Api, Clock, make_settings
+from tests.service.conftest import AUTH, Api, Clock, ServiceProcess, make_settings
 
 ISSUER = "https://login.example.com"
 ENROLLMENT_TOKEN = "test-enrollment-token-0123456789"
@@ -238,6 +240,8 @@ def test_duplicate_json_keys_are_refused(api: Api, migrated: Store, raw: str, fi
     response = api.client.post("/v1/stitch", content=raw.encode(), headers={**AUTH, "Content-Type": "application/json"})
     assert response.status_code == 422 and response.json()["field"] == field, response.text
     assert count(migrated, "profiles") == 0
+    twice = api.client.get("/v1/context?phone=%2B12025550160&phone=%2B12025550161", headers=AUTH)
+    assert twice.status_code == 422 and twice.json()["field"] == "phone"
     nested = json.dumps({"source": "crm", "anchor": {"crmId": "CRM-1"}})[:-1] + ', "anchor": {"crmId": "CRM-2"}}'
     enrolled = api.client.post("/v1/enrollments", content=nested.encode(),
                                headers={"Authorization": f"Bearer {ENROLLMENT_TOKEN}", "Idempotency-Key": "k",
@@ -274,3 +278,37 @@ def test_a_guest_on_a_logged_in_customers_live_session_never_reaches_the_profile
     guest = api.stitch(channel="web", conversationId="w-2", webSessionId="s-carl")
     assert guest["profileId"] != customer["profileId"] and guest["verified"] is False
     assert api.context(profileId=guest["profileId"])["agentId"] is None
+
+
+# -- the same attacks against the real server process (uvicorn, one keep-alive connection) -----------------------
+
+
+def test_the_real_server_answers_junk_and_nul_without_500_or_a_dropped_connection(
+    database_url: str, services: Callable[..., ServiceProcess],
+) -> None:
+    service = services(database_url, STITCHING_ENROLLMENT_TOKEN=ENROLLMENT_TOKEN)
+    enrollment = {"Authorization": f"Bearer {ENROLLMENT_TOKEN}", "Idempotency-Key": "e-1"}
+    with httpx.Client(base_url=service.url, headers=AUTH, timeout=10) as client:
+        attacks: list[tuple[str, str, Any, int]] = [
+            ("POST", "/v1/stitch", {"channel": "web", "conversationId": "c-1", "lastName": "a\x00b"}, 422),
+            ("POST", "/v1/stitch", {"channel": "web", "conversationId": "c-1", "oidcIssuer": ISSUER,
+                                    "oidcSubject": "a\x00b", "oidcVerified": True}, 422),
+            ("POST", "/v1/stitch", {"channel": "sms", "conversationId": "c-1", "phone": "+1 000 000 0000",
+                                    "phoneVerified": True}, 422),
+            ("POST", "/v1/stitch", {"channel": "web", "conversationId": "c-1", "crmId": "[object Object]"}, 422),
+            ("GET", "/v1/profiles/a%00b", None, 404),
+            ("POST", "/v1/merges/a%00b/undo", {}, 404),
+        ]
+        for method, path, body, status in attacks:
+            response = client.request(method, path, json=body)
+            assert response.status_code == status, (path, body, response.text)
+        duplicate = client.post("/v1/stitch", content=b'{"channel": "sms", "channel": "web", "conversationId": "c"}',
+                                headers={"Content-Type": "application/json"})
+        assert duplicate.status_code == 422 and duplicate.json()["field"] == "channel"
+        assert client.post("/v1/enrollments", json={"source": "crm", "anchor": {"crmId": "CRM-1"}, "phone": HOME},
+                           headers=enrollment).status_code == 200
+        # The same connection and the same database connections still work.
+        sms = client.post("/v1/stitch", json={"channel": "sms", "conversationId": "s-1", "phone": HOME, "phoneVerified": True})
+        assert sms.status_code == 200 and sms.json()["decision"] == "matched"
+        assert client.get("/readyz").status_code == 200
+    assert "Traceback" not in service.log.read_text()
