@@ -3,7 +3,7 @@
 The message file (JSON)::
 
     {"channel": "sms", "from": "+15552017788", "text": "Hi, it's me again",
-     "conversationId": "optional; a fresh UUID when absent", "to": "optional: the number texted"}
+     "conversationId": "optional; a fresh UUID when absent"}
 
     {"channel": "webmessaging", "text": "Hello",
      "authenticated": {"sub": "alice-1001", "email": "alice@example.com", "name": "Alice Smith"},
@@ -49,7 +49,6 @@ class InboundMessage:
     conversation_id: str
     message_id: str = ""
     sender: str | None = None  # SMS: the sender's number
-    recipient: str | None = None
     claims: Mapping[str, str] | None = None  # web: None = guest
     database: Mapping[str, str] = field(default_factory=dict)  # web: Database.set custom attributes
 
@@ -95,12 +94,11 @@ def parse(document: Any, label: str = "message") -> Start:
     text = _string(document, "text", label, default="")
     conversation = _string(document, "conversationId", label, default="") or str(uuid.uuid4())
     if channel == "sms":
-        _only(document, common | {"from", "to"}, label)
+        _only(document, common | {"from"}, label)
         sender = _string(document, "from", label)
         if not sender:
             raise MessageFileError(f"{label}: from: an SMS needs the sender's number")
-        return InboundMessage("sms", text, conversation, str(uuid.uuid4()), sender=sender,
-                              recipient=_string(document, "to", label, default="") or None)
+        return InboundMessage("sms", text, conversation, str(uuid.uuid4()), sender=sender)
     _only(document, common | {"authenticated", "database"}, label)
     claims = document.get("authenticated")
     if claims is not None:
