@@ -112,6 +112,13 @@ def _kind_of(value: Any) -> str:
     return "nothing" if value is None else type(value).__name__
 
 
+def _a(word: object) -> str:
+    """The word with its indefinite article: "a String", "an Integer"."""
+    text = str(word)
+    vowel = text[:1].lower() in "aeiou" and not text.lower().startswith(("us", "un"))  # a User
+    return f"{'an' if vowel else 'a'} {text}"
+
+
 def _suggest(word: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]}?)" if close else ""
@@ -166,7 +173,7 @@ class _Walker:
         if not isinstance(body, dict):
             self.problem(base, flow_key, f"the flow must be a mapping, got {_kind_of(body)}")
             return
-        self.unknown_and_missing(base, flow_key, body, self.flow.keys, f"a {flow_key} flow")
+        self.unknown_and_missing(base, flow_key, body, self.flow.keys, f"{_a(flow_key)} flow")
         # Declarations first: every state and task sees the flow's variables and every refId.
         self.flow_variables = self.declare(body.get("variables"), (*base, "variables"), f"{flow_key}.variables", "Flow.")
         self.collect_refs(base, flow_key, body)
@@ -203,6 +210,7 @@ class _Walker:
                     if ref in self.refs:
                         self.problem((*base, section, index, item_kind, "refId"), f"{item_kind}[{ref}]",
                                      f"refId {ref!r} is used twice (refIds are unique across states and tasks)")
+                        continue
                     self.refs[ref] = item_kind
                     if item_kind == "task":
                         self.task_paths[ref] = self.output_paths(inner, (*base, section, index, item_kind))
@@ -508,7 +516,7 @@ class _Walker:
             return
         shape = self.model.literals.get(arch)
         if shape is None:
-            self.problem(path, where, f"a {arch} has no literal form in Archy: use exp:")
+            self.problem(path, where, f"{_a(arch)} has no literal form in Archy: use exp:")
             return
         ok = True
         if shape.shape == "string":
@@ -536,13 +544,13 @@ class _Walker:
             return
         elif shape.shape == "named":
             if not isinstance(content, dict) or [_key(k) for k in content] != ["name"]:
-                self.problem(path, where, f"a {arch} literal is {{name: <{arch.name.lower()} name>}}, got "
+                self.problem(path, where, f"{_a(arch)} literal is {{name: <{arch.name.lower()} name>}}, got "
                              f"{_kind_of(content)}")
             elif not isinstance(content["name"], str) or not content["name"]:
                 self.problem((*path, "name"), where, f"name: needs a text, got {_kind_of(content['name'])}")
             return
         if not ok:
-            self.problem(path, where, f"a {arch} literal needs a {shape.shape}, got {_kind_of(content)}")
+            self.problem(path, where, f"{_a(arch)} literal needs {_a(shape.shape)}, got {_kind_of(content)}")
 
     def output(self, path: Path, where: str, value: Any, arch: ArchType | None,
                variables: Mapping[str, ArchType]) -> None:
@@ -566,7 +574,7 @@ class _Walker:
         if declared is None:
             self.problem(path, where, f"variable {name!r} is not declared here{_suggest(name, variables)}")
         elif arch is not None and not assignable(arch, declared):
-            self.problem(path, where, f"variable {name!r} is {declared}, but it {verb} a {arch}")
+            self.problem(path, where, f"variable {name!r} is {declared}, but it {verb} {_a(arch)}")
 
     def outputs(self, path: Path, where: str, value: Any, prop: archy.Prop, scope: _Container) -> None:
         if not isinstance(value, dict):
@@ -614,7 +622,7 @@ class _Walker:
                 name = body["variable"]
                 declared = scope.variables.get(name) if isinstance(name, str) else None
                 if declared is not None and declared != arch:
-                    self.problem((*spath, "variable"), swhere, f"a {kind} statement needs a {arch} variable; "
+                    self.problem((*spath, "variable"), swhere, f"{_a(kind)} statement needs {_a(arch)} variable; "
                                  f"{name!r} is {declared}")
                 elif declared is None:
                     self.variable_use((*spath, "variable"), swhere, name, None, scope.variables, "is set to")
