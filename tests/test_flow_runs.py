@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -28,11 +29,18 @@ PHONE = "+13125557788"
 SMS_QUEUE = "Acme Dev SMS Support"
 
 
+def dev_settings() -> StackSettings:
+    source = StackFileSource(ROOT, "dev", tuple(s.key for s in KEYS if s.secret))
+    return parse_settings(source, stack="dev", project=source.project)
+
+
+def rendered(settings: StackSettings) -> dict[str, str]:
+    return {f.spec.output: f.text for f in render(settings, load_catalog(), load_all())}
+
+
 @pytest.fixture(scope="module")
 def flows() -> dict[str, str]:
-    source = StackFileSource(ROOT, "dev", tuple(s.key for s in KEYS if s.secret))
-    settings: StackSettings = parse_settings(source, stack="dev", project=source.project)
-    return {f.spec.output: f.text for f in render(settings, load_catalog(), load_all())}
+    return rendered(dev_settings())
 
 
 class Service:
@@ -102,6 +110,23 @@ def test_an_authenticated_session_sends_its_subject_as_verified(run: Run) -> Non
     [topic] = service.bodies("/v1/interactions")
     assert topic["topic"] == "password-reset-failed"
     assert trace.outcome is not None and trace.outcome.priority == 20
+
+
+def test_the_email_claim_is_verified_only_for_an_authenticated_session_of_a_trusting_stack() -> None:
+    trusting = rendered(replace(dev_settings(), trust_email_claim=True))["web-messaging.yaml"]
+
+    def email_verified(start: dict[str, Any]) -> Any:
+        service = Service()
+        client = httpx.Client(transport=httpx.MockTransport(service), base_url="http://stitching.test")
+        run_flow(trusting, message.parse(start), actions=load_all(), directory=directories.for_queues(["Acme Dev Web Support"]),
+                 service=DataActionService("http://stitching.test", {"token": "t" * 40}, client))
+        [stitch] = service.bodies("/v1/stitch")
+        return stitch["email"], stitch["emailVerified"]
+
+    claims = {"sub": "alice-1001", "email": "alice@example.com"}
+    assert email_verified({"channel": "webmessaging", "text": "hi", "authenticated": claims}) == ("alice@example.com", True)
+    guest = {"channel": "webmessaging", "text": "hi", "database": {"customerEmail": "alice@example.com"}}
+    assert email_verified(guest) == ("alice@example.com", False)
 
 
 def sms(context: dict[str, Any]) -> tuple[dict[str, Any], Service]:
