@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from genesys_identity.genesys.rest import ClientCredentials, GenesysApiClient
 from stitching.config import GenesysBackendSettings
-from stitching.genesys_mirror import MirrorWorker
+from stitching.genesys_mirror import MEDIA_TYPES, MirrorWorker
 from stitching.journey import GenesysJourneyReader, _channel
 from stitching.metrics import Metrics
 from stitching.store import Store
@@ -60,45 +60,54 @@ def _outbox(worker: MirrorWorker) -> list[tuple[str, int | None, str | None]]:
     return [(str(r[0]), r[1], r[2]) for r in rows]
 
 
+ENROLL = "enrollment-token-for-tests-0123456789"
+
+
+def _enroll(api: Api, key: str, **body: Any) -> dict[str, Any]:
+    """The customer's own systems vouch for identifiers (the trust model: data actions cannot, except per channel)."""
+    response = api.client.post("/v1/enrollments", json={"source": "crm-sync", **body},
+                               headers={"Authorization": f"Bearer {ENROLL}", "Idempotency-Key": key})
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
 def test_profiles_are_mirrored_as_external_contacts_with_upsert_association_and_merge(
     database_url: str, app_factory: Callable[..., TestClient], fake_genesys: tuple[FakeGenesys, str], sleeps: list[float],
     worker: MirrorWorker,
 ) -> None:
     fake, url = fake_genesys
-    for conversation, media in (("w-1", "messages"), ("v-1", "calls"), ("w-2", "messages"), ("s-9", "messages")):
-        fake.add_conversation(conversation, media)
-    api = _api(app_factory, database_url, url)
+    for conversation in ("w-1", "s-1"):
+        fake.add_conversation(conversation, "messages")
+    api = Api(app_factory(make_settings(database_url, genesys=_backend(url), enrollment_token=ENROLL,
+                                        trust_email_claim=True), run_mirror=False))
     web = api.stitch(channel="web", conversationId="w-1", oidcIssuer="https://idp.example.com", oidcSubject="gina",
                      oidcVerified=True, email="gina@example.com", emailVerified=True, lastName="Ng",
                      webSessionId="site-session-1")
-    voice = api.stitch(channel="voice", conversationId="v-1", crmId="CRM-7", crmIdVerified=True, phone="+12025550143",
-                       phoneVerified=True)
+    crm = _enroll(api, "k1", anchor={"crmId": "CRM-7"}, phone="+12025550143")
     fake.fail_next(429, headers={"Retry-After": "2"})  # the org's rate limit, honoured by the client
     _drain(worker)
     assert sleeps == [2.0]
     assert fake.owner_of("Email", "gina@example.com") != fake.owner_of("Phone", "+12025550143")
-    # Messaging channels are MESSAGE, voice is CALL; the customer's communication comes from the conversation.
+    # Web messaging is MESSAGE; the customer's communication comes from the conversation.
     assert fake.associations["w-1"] == {"conversationId": "w-1", "communicationId": "comm-w-1", "mediaType": "MESSAGE"}
-    assert fake.associations["v-1"]["mediaType"] == "CALL" and fake.associations["v-1"]["communicationId"] == "comm-v-1"
     enrich = [c.body for c in fake.calls if c.path.endswith("/enrich")]
     assert enrich and all(body["action"] == "Upsert" and body["division"] == {"id": "div-1"} for body in enrich)
     assert all("id" not in body for body in enrich)  # a bulk tracker, never a contact selector
     identifiers = [i for body in enrich for i in body["matchingIdentifiers"]]
     assert {"type": "ExternalId", "value": "CRM-7", "externalSource": {"id": SOURCE}} in identifiers
-    with worker.store.unit_of_work(write=False) as conn:
-        sessions = conn.rows("SELECT verified FROM links WHERE type = 'web_session' AND value = 'site-session-1'")
-    assert sessions and all(bool(v[0]) for v in sessions)  # linked, yet ...
-    assert not any(i["type"] == "Cookie" for i in identifiers)  # ... a website session is not a journey cookie
+    assert not any(i["type"] == "Cookie" for i in identifiers)  # a website session is not a journey cookie
 
-    merged = api.stitch(channel="web", conversationId="w-2", oidcIssuer="https://idp.example.com", oidcSubject="gina",
-                        oidcVerified=True, crmId="CRM-7", crmIdVerified=True, phone="+12025550143", phoneVerified=True)
-    assert merged["decision"] == "merged" and merged["profileId"] == web["profileId"]
+    sms = api.stitch(channel="sms", conversationId="s-1", phone="+12025550143", phoneVerified=True)
+    merged = _enroll(api, "k2", anchor={"oidcIssuer": "https://idp.example.com", "oidcSubject": "gina"},
+                     crmId="CRM-7", phone="+12025550143")
+    assert merged["decision"] == "merged" and merged["profileId"] in (web["profileId"], crm["profileId"])
     _drain(worker)
+    assert fake.associations["s-1"]["mediaType"] == "MESSAGE" and sms["profileId"] == crm["profileId"]
     owners = {fake.owner_of(kind, value) for kind, value in
               [("Email", "gina@example.com"), ("Phone", "+12025550143"), ("ExternalId", "CRM-7")]}
     assert len(owners) == 1 and None not in owners  # one Genesys contact for one customer
     assert any(c.path.endswith("/contacts/merge") for c in fake.calls)
-    assert voice["profileId"] != web["profileId"]
     # Every body sent conformed to the official models, and nothing was refused or dead-lettered.
     assert fake.refused == []
     for call in fake.calls:
@@ -107,8 +116,19 @@ def test_profiles_are_mirrored_as_external_contacts_with_upsert_association_and_
             model = "ConversationAssociation"
         if model:
             require(model, call.body)
-    # (the survivor's upsert that raced the merge got a 409 and waits for its retry: not a dead letter)
+    # (an upsert that raced the merge may get a 409 and wait for its retry: not a dead letter)
     assert not any("dead letter" in str(error) for _, _, error in _outbox(worker))
+
+
+def test_a_voice_conversation_is_a_call_and_a_website_session_no_identifier(
+    fake_genesys: tuple[FakeGenesys, str], worker: MirrorWorker,
+) -> None:
+    fake, _ = fake_genesys
+    fake.add_conversation("v-1", "calls", communication_id="call-comm-1")
+    assert MEDIA_TYPES["voice"] == "CALL" and MEDIA_TYPES["sms"] == MEDIA_TYPES["web"] == "MESSAGE"
+    assert worker._communication_id("v-1", "CALL") == "call-comm-1"
+    assert worker._identifier("web_session", "site-session-1") is None
+    assert worker._identifier("crm", "CRM-1") == {"type": "ExternalId", "value": "CRM-1", "externalSource": {"id": SOURCE}}
 
 
 def test_crm_ids_stay_here_without_an_external_source(
@@ -116,10 +136,8 @@ def test_crm_ids_stay_here_without_an_external_source(
     genesys_client: GenesysApiClient,
 ) -> None:
     fake, url = fake_genesys
-    fake.add_conversation("v-1", "calls")
-    api = _api(app_factory, database_url, url)
-    api.stitch(channel="voice", conversationId="v-1", crmId="CRM-8", crmIdVerified=True, phone="+12025550144",
-               phoneVerified=True)
+    api = Api(app_factory(make_settings(database_url, genesys=_backend(url), enrollment_token=ENROLL), run_mirror=False))
+    _enroll(api, "k1", anchor={"crmId": "CRM-8"}, phone="+12025550144")
     store = Store(database_url, 2)
     try:
         _drain(MirrorWorker(store, genesys_client, None))
