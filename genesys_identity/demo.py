@@ -203,8 +203,9 @@ class Journey:
         enrolled = self.enroll(SUBJECT)
         self.say(f"   enrollment: {enrolled}" if enrolled else "   (no enrollment API in this service yet: skipped)")
         if enrolled:
-            self.results.append(Result("enrollment by the website backend", enrolled.split(" (")[0],
-                                       "the enrollment credential may assert the phone for the OIDC anchor"))
+            decision, _, summary = enrolled.partition(" (")
+            self.results.append(Result("enrollment by the website backend", decision,
+                                       f"{summary.rstrip(')')}: the enrollment credential may assert the phone"))
         self.wrap_up(3, conversation, t0 + timedelta(minutes=12), "agent's work ends")
 
         for number, minutes in ((4, 60), (5, 180)):

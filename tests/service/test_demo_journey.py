@@ -45,7 +45,8 @@ def sent(result: demo.Result) -> list[str]:
 
 def test_the_web_chat_queues_and_the_website_backend_enrolls_the_phone(results: dict[str, demo.Result]) -> None:
     assert results["web chat (alice-1001)"].outcome == "queue 'Acme Dev Web Support'"
-    assert results["enrollment by the website backend"].outcome.startswith("matched profile")
+    enrollment = results["enrollment by the website backend"]
+    assert enrollment.outcome.startswith("matched profile") and "phone:linked:verified_identifier" in enrollment.rule
 
 
 def test_the_outcome_workflow_records_the_agent_when_the_work_ends(results: dict[str, demo.Result]) -> None:
