@@ -139,63 +139,69 @@ CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit FOR EACH ROW EXE
 
 # One round trip for everything a stitch reads (PostgreSQL). Called after the unit of work's advisory locks on the
 # request's identifier keys. Each query in a VOLATILE PL/pgSQL function reads with a fresh snapshot (READ
-# COMMITTED), so what it reads after a lock wait is current. It locks the involved profiles (sorted, FOR UPDATE),
-# then reads owners and the conversation again: a concurrent merge of another identifier may have moved a link
-# or the conversation between the first read and the lock; then it locks the new set too and reads again (a
-# serialization failure after 5 rounds makes the unit of work start over). Returns a JSON document the
+# COMMITTED), so what it reads after a lock wait is current. Three statements on the common path: read the owners
+# and the conversation's profile; lock the involved profiles (sorted, FOR UPDATE); read everything again with the
+# profiles, links, sessions and claimant counts. When the second read differs from the first (a concurrent merge
+# of another identifier moved a link or the conversation in between), it locks the new set too and reads again;
+# a serialization failure after 5 rounds makes the unit of work start over. Returns a JSON document the
 # repository turns into the same views the dialect-neutral reads give (repository.stitch_snapshot).
 _STITCH_SNAPSHOT = """
-CREATE FUNCTION stitch_snapshot(p_types TEXT[], p_values TEXT[], p_conversation TEXT, p_sessions TEXT[])
+CREATE OR REPLACE FUNCTION stitch_snapshot(p_types TEXT[], p_values TEXT[], p_conversation TEXT, p_sessions TEXT[])
 RETURNS JSONB LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     v_owners JSONB;
     v_conversation TEXT;
-    v_owners_again JSONB;
-    v_conversation_again TEXT;
     v_involved TEXT[];
+    v_doc JSONB;
     v_round INT := 0;
 BEGIN
-    SELECT coalesce(jsonb_agg(jsonb_build_array(l.type, l.value, l.profile_id) ORDER BY l.type, l.value), '[]'::jsonb)
-      INTO v_owners
-      FROM links l JOIN unnest(p_types, p_values) AS k(type, value) ON l.type = k.type AND l.value = k.value;
-    SELECT c.profile_id INTO v_conversation FROM conversations c WHERE c.id = p_conversation;
+    WITH o AS (SELECT l.type, l.value, l.profile_id FROM links l
+                 JOIN unnest(p_types, p_values) AS k (type, value) ON l.type = k.type AND l.value = k.value),
+         c AS (SELECT profile_id FROM conversations WHERE id = p_conversation)
+    SELECT (SELECT coalesce(jsonb_agg(jsonb_build_array(o.type, o.value, o.profile_id) ORDER BY o.type, o.value),
+                            '[]'::jsonb) FROM o),
+           (SELECT profile_id FROM c),
+           (SELECT array_agg(DISTINCT pid ORDER BY pid) FROM (SELECT profile_id AS pid FROM o
+                                                             UNION ALL SELECT profile_id FROM c) AS ids)
+      INTO v_owners, v_conversation, v_involved;
     LOOP
-        SELECT array_agg(DISTINCT x ORDER BY x) INTO v_involved FROM (
-            SELECT e ->> 2 AS x FROM jsonb_array_elements(v_owners) AS e
-            UNION ALL SELECT v_conversation WHERE v_conversation IS NOT NULL
-        ) AS ids;
-        EXIT WHEN v_involved IS NULL;
-        PERFORM 1 FROM profiles WHERE id = ANY (v_involved) ORDER BY id FOR UPDATE;
-        SELECT coalesce(jsonb_agg(jsonb_build_array(l.type, l.value, l.profile_id) ORDER BY l.type, l.value), '[]'::jsonb)
-          INTO v_owners_again
-          FROM links l JOIN unnest(p_types, p_values) AS k(type, value) ON l.type = k.type AND l.value = k.value;
-        SELECT c.profile_id INTO v_conversation_again FROM conversations c WHERE c.id = p_conversation;
-        EXIT WHEN v_owners_again = v_owners AND v_conversation_again IS NOT DISTINCT FROM v_conversation;
+        IF v_involved IS NOT NULL THEN
+            PERFORM 1 FROM profiles WHERE id = ANY (v_involved) ORDER BY id FOR UPDATE;
+        END IF;
+        WITH o AS (SELECT l.type, l.value, l.profile_id FROM links l
+                     JOIN unnest(p_types, p_values) AS k (type, value) ON l.type = k.type AND l.value = k.value),
+             c AS (SELECT profile_id FROM conversations WHERE id = p_conversation),
+             ids AS (SELECT profile_id AS pid FROM o UNION SELECT profile_id FROM c)
+        SELECT jsonb_build_object(
+            'owners', (SELECT coalesce(jsonb_agg(jsonb_build_array(o.type, o.value, o.profile_id) ORDER BY o.type, o.value),
+                                       '[]'::jsonb) FROM o),
+            'conversation', (SELECT profile_id FROM c),
+            'involved', (SELECT coalesce(jsonb_agg(pid ORDER BY pid), '[]'::jsonb) FROM ids),
+            'profiles', (SELECT coalesce(jsonb_agg(jsonb_build_array(p.id, p.created_at, p.last_name, p.date_of_birth)
+                                                   ORDER BY p.id), '[]'::jsonb)
+                           FROM profiles p WHERE p.id IN (SELECT pid FROM ids)),
+            'links', (SELECT coalesce(jsonb_agg(jsonb_build_array(l.profile_id, l.type, l.value, l.verified)
+                                                ORDER BY l.profile_id, l.type, l.value), '[]'::jsonb)
+                        FROM links l WHERE l.profile_id IN (SELECT pid FROM ids)),
+            'sessions', (SELECT coalesce(jsonb_agg(jsonb_build_array(s.id, s.authenticated, s.last_seen_at, s.ended_at)),
+                                         '[]'::jsonb)
+                           FROM web_sessions s WHERE s.id = ANY (p_sessions)),
+            'claimants', (SELECT coalesce(jsonb_agg(jsonb_build_array(n.type, n.value, n.count)), '[]'::jsonb) FROM (
+                            SELECT cl.type, cl.value, count(*) AS count
+                              FROM claims cl JOIN unnest(p_types, p_values) AS k (type, value)
+                                ON cl.type = k.type AND cl.value = k.value
+                             GROUP BY cl.type, cl.value) AS n))
+          INTO v_doc;
+        EXIT WHEN v_doc -> 'owners' = v_owners AND (v_doc ->> 'conversation') IS NOT DISTINCT FROM v_conversation;
         v_round := v_round + 1;
         IF v_round >= 5 THEN
             RAISE EXCEPTION 'the owners of the identifiers kept changing' USING ERRCODE = 'serialization_failure';
         END IF;
-        v_owners := v_owners_again;
-        v_conversation := v_conversation_again;
+        v_owners := v_doc -> 'owners';
+        v_conversation := v_doc ->> 'conversation';
+        v_involved := ARRAY(SELECT jsonb_array_elements_text(v_doc -> 'involved'));
     END LOOP;
-    RETURN jsonb_build_object(
-        'owners', v_owners,
-        'conversation', v_conversation,
-        'profiles', (SELECT coalesce(jsonb_agg(jsonb_build_array(p.id, p.created_at, p.last_name, p.date_of_birth)
-                                               ORDER BY p.id), '[]'::jsonb)
-                       FROM profiles p WHERE p.id = ANY (coalesce(v_involved, '{}'))),
-        'links', (SELECT coalesce(jsonb_agg(jsonb_build_array(l.profile_id, l.type, l.value, l.verified)
-                                            ORDER BY l.profile_id, l.type, l.value), '[]'::jsonb)
-                    FROM links l WHERE l.profile_id = ANY (coalesce(v_involved, '{}'))),
-        'sessions', (SELECT coalesce(jsonb_agg(jsonb_build_array(s.id, s.authenticated, s.last_seen_at, s.ended_at)),
-                                     '[]'::jsonb)
-                       FROM web_sessions s WHERE s.id = ANY (p_sessions)),
-        'claimants', (SELECT coalesce(jsonb_agg(jsonb_build_array(c.type, c.value, c.n)), '[]'::jsonb) FROM (
-                        SELECT cl.type, cl.value, count(*) AS n
-                          FROM claims cl JOIN unnest(p_types, p_values) AS k(type, value)
-                            ON cl.type = k.type AND cl.value = k.value
-                         GROUP BY cl.type, cl.value) AS c)
-    );
+    RETURN v_doc;
 END;
 $$;
 """

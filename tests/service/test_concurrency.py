@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from stitching.store import Store
-from tests.service.conftest import AUTH, ServiceProcess, run_async
+from stitching.store import repository as repo
+from tests.service.conftest import AUTH, PostgresServer, ServiceProcess, run_async
 
 CALLS = 200
 
@@ -76,3 +80,49 @@ def test_concurrent_retries_with_one_idempotency_key_act_once(database_url: str,
     assert len({r.text for r in responses}) == 1  # byte-identical answers
     assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == len(responses) - 1
     assert _profiles_and_links(database_url) == (1, 1, 1)
+
+
+def test_a_merge_committed_while_a_stitch_waits_for_the_profile_lock_is_seen_by_that_stitch(
+    postgres_server: PostgresServer,
+) -> None:
+    """The race the server-side snapshot closes: a stitch reads the owner of its phone (profile A), then waits
+    for A's row lock held by a concurrent merge that moves the phone to B; after the lock it must decide on B."""
+    url = postgres_server.new_database()
+    store = Store(url, 2)
+    store.migrate()
+    phone = ("phone", "+12025550188")
+    try:
+        with psycopg.connect(url, autocommit=True) as setup:
+            setup.execute("INSERT INTO profiles (id, created_at) VALUES ('A', 0), ('B', 0)")
+            setup.execute("INSERT INTO links (type, value, raw, profile_id, verified, reason, created_at) "
+                          "VALUES (%s, %s, %s, 'A', true, 'verified_identifier', 0)", (*phone, phone[1]))
+        with psycopg.connect(url) as merger:  # the concurrent merge, in its own open transaction
+            merger.execute("UPDATE links SET profile_id = 'B' WHERE profile_id = 'A'")
+            merger.execute("UPDATE profiles SET status = 'merged', merged_into = 'B' WHERE id = 'A'")
+
+            def stitch_reads() -> tuple[repo.StitchSnapshot, bool]:
+                with store.unit_of_work([f"id:{phone[0]}:{phone[1]}"]) as conn:
+                    snapshot = repo.stitch_snapshot(conn, [phone], "conv-1", [], 0, 1)
+                    with psycopg.connect(url, autocommit=True) as other:  # B must be locked until this unit ends
+                        try:
+                            other.execute("SELECT id FROM profiles WHERE id = 'B' FOR UPDATE NOWAIT")
+                            locked = False
+                        except psycopg.errors.LockNotAvailable:
+                            locked = True
+                    return snapshot, locked
+
+            with ThreadPoolExecutor(1) as pool:
+                pending = pool.submit(stitch_reads)
+                with psycopg.connect(url, autocommit=True) as watcher:  # wait until it queues on A's row lock
+                    deadline = time.monotonic() + 10
+                    while not watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                              "AND query LIKE '%stitch_snapshot%'").fetchall()[0][0]:
+                        assert time.monotonic() < deadline, "the stitch never waited for the merge's lock"
+                        time.sleep(0.02)
+                merger.commit()
+                snapshot, new_owner_locked = pending.result(timeout=10)
+        assert snapshot.owners == {phone: "B"} and new_owner_locked
+        assert set(snapshot.profiles) == {"B"} and snapshot.involved == {"B"}
+        assert [link.value for link in snapshot.profiles["B"].links] == [phone[1]]
+    finally:
+        store.close()
