@@ -7,6 +7,7 @@ comes from its edit. A problem must name the place: its path holds the action (`
 line is the edited line of the dumped text.
 """
 
+# ruff: noqa: E501  (the table of edits keeps one edit per line)
 from __future__ import annotations
 
 import copy
@@ -239,10 +240,6 @@ def statement(kind: str, change: Callable[[dict[str, Any]], None]) -> Callable[[
     return edit
 
 
-def on_task(change: Callable[[dict[str, Any]], str]) -> Callable[[dict[str, Any]], str]:
-    return change
-
-
 def _drop_path(path: str) -> Callable[[dict[str, Any]], str]:
     def edit(doc: dict[str, Any]) -> str:
         body = find(doc, "callData")
@@ -423,7 +420,7 @@ EDITS = [
     Edit("var-in-value", WEB, set_prop("sendResponse", "messageBody", {"var": "Flow.customerTier"}), "var: is for outputs"),
     Edit("two-forms", WEB, set_prop("transferToAcd", "priority", {"lit": 0, "exp": "1"}), "needs exactly one of lit:, exp:, noValue:"),
     # variables and statements
-    Edit("variable-kind-stringVar", WEB, edit_variable("stringVariable", lambda v: None) if False else add_variable({"stringVar": {"name": "Flow.extra", "initialValue": {"noValue": True}}}), "unknown variable kind 'stringVar'"),
+    Edit("variable-kind-stringVar", WEB, add_variable({"stringVar": {"name": "Flow.extra", "initialValue": {"noValue": True}}}), "unknown variable kind 'stringVar'"),
     Edit("variable-declared-twice", WEB, add_variable({"stringVariable": {"name": "Flow.customerTier", "initialValue": {"noValue": True}}}), "is declared twice"),
     Edit("variable-wrong-scope", WEB, add_variable({"stringVariable": {"name": "State.extra", "initialValue": {"noValue": True}}}), "variables are Flow.*"),
     Edit("statement-type-mismatch", WEB, statement("boolean", lambda s: s["boolean"].update(variable="Flow.authSubject")), "needs a Boolean variable"),
