@@ -36,7 +36,7 @@ from genesys_identity.actions.runner import ActionFailure, execute
 from genesys_identity.architect import functions
 from genesys_identity.architect import types as t
 from genesys_identity.architect.directory import Directory
-from genesys_identity.architect.evaluate import evaluate
+from genesys_identity.architect.evaluate import coerce, evaluate
 from genesys_identity.architect.expressions import (
     Call,
     Expr,
@@ -121,7 +121,15 @@ class _Runtime:
     def variable(self, name: str) -> object:
         if name in self.variables:
             return self.variables[name]
-        return self.builtins[name]  # KeyError for an unknown name, as evaluate.Runtime expects
+        if name in self.builtins:
+            return self.builtins[name]
+        # Architect names are case-insensitive (real exports write `flow.Ani` for a declared `Flow.ani`).
+        folded = name.casefold()
+        for scope in (self.variables, self.builtins):
+            for key, value in scope.items():
+                if key.casefold() == folded:
+                    return value
+        raise KeyError(name)  # as evaluate.Runtime expects: the evaluator reports it
 
     def find_user(self, user_id: str) -> t.User | None:
         user = self.directory.find_user(user_id)
@@ -466,7 +474,7 @@ class Executor:
         for name, form in (binding.get("inputs") or {}).items():
             if name not in properties:
                 raise FlowRunError(f"{self.label}: {where}: {action_name} has no input {name!r}")
-            value = self._value(form, None, f"{where}: input {name}")
+            value = self._value(form, _CONTRACT_TYPES.get(properties[name].get("type")), f"{where}: input {name}")
             if value is NOT_SET:
                 stripped.append(name)
                 continue
@@ -539,7 +547,9 @@ class Executor:
             except ExpressionError as error:
                 raise FlowRunError(f"{self.label}: {where}: {error}") from None
             try:
-                return evaluate(expr, self.runtime)
+                value = evaluate(expr, self.runtime)
+                # Architect converts an expression into its destination's type (ToString, ToInt, ToDecimal...).
+                return value if expected is None else coerce(value, expected, self.runtime)
             except ExpressionRuntimeError as error:
                 if str(error).startswith("unknown variable or builtin"):
                     # An undeclared name is a flow Archy would not publish: the run stops (closed world) rather
@@ -615,6 +625,8 @@ _HANDLERS: dict[str, Callable[[Executor, dict[str, Any], Step, str], None]] = {
     "endTask": Executor._end_task,
 }
 KNOWN_ACTION_KINDS = frozenset(_HANDLERS)
+# Data action contract types as Architect sees them (the Archy model's contractTypes).
+_CONTRACT_TYPES = {"string": t.STRING, "integer": t.INTEGER, "number": t.DECIMAL, "boolean": t.BOOLEAN}
 
 
 def _from_json(value: Any) -> Any:

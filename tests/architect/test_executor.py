@@ -325,3 +325,22 @@ def test_an_unknown_function_stops_the_run_instead_of_invoking_error_handling() 
                     error_handling={"queue": {"targetQueue": {"lit": {"name": SMS_QUEUE}}}})
     with pytest.raises(FlowRunError, match="unknown function Shout"):
         run(document)
+
+
+def test_a_value_is_converted_into_its_destinations_type_as_architect_does() -> None:
+    # A String expression into an Integer variable is compiled ToInt(...) by Architect: "42" -> 42, "abc" is a
+    # runtime error (error handling).
+    document = flow([{"updateData": {"name": "Count", "statements": [
+        {"integer": {"variable": "Flow.count", "value": {"exp": "Message.Message.body"}}}]}}, transfer()],
+        variables=[{"integerVariable": {"name": "Flow.count", "initialValue": {"lit": 0}}}])
+    trace = run(document, sms("42"))
+    assert trace.steps[0].detail == "Flow.count=42" and not trace.errors
+    trace = run(document, sms("abc"))
+    assert trace.outcome is not None and trace.outcome.by_error_handling and "ToInt" in trace.errors[0]
+
+
+def test_names_are_case_insensitive_as_in_architect() -> None:
+    document = flow([{"updateData": {"name": "Take", "statements": [
+        {"string": {"variable": "Flow.a", "value": {"exp": "message.message.BODY"}}}]}}, note("x"), transfer()],
+        variables=[string_var("Flow.a")])
+    assert run(document, sms("hello")).steps[0].detail == "Flow.a='hello'"
