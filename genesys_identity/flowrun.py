@@ -19,6 +19,7 @@ from genesys_identity import catalog
 from genesys_identity.actions.definitions import ActionDefinition, load_all
 from genesys_identity.architect import directory as directories
 from genesys_identity.architect import message as messages
+from genesys_identity.architect import validator
 from genesys_identity.architect.executor import DataActionService, load_flow, run_flow
 from genesys_identity.architect.trace import Trace
 from genesys_identity.errors import GenesysIdentityError
@@ -84,7 +85,14 @@ class StackFlows:
 
 def run(flows: StackFlows, which: str, start: messages.Start, *, directory: directories.Directory,
         service: DataActionService | None, clock: Callable[[], datetime] | None = None) -> Trace:
+    """Validate the flow as Archy would (Genesys only runs what Archy published), then run it."""
     label, text = flows.text(which)
+    channel = start.channel if isinstance(start, messages.InboundMessage) else None
+    problems = validator.validate(text, label, channel=channel, contracts=validator.contracts_for(
+        flows.settings.name(flow_render.DATA_ACTIONS_INTEGRATION_ROLE), flows.actions))
+    if problems:
+        more = f" (and {len(problems) - 1} more; see `flow validate`)" if len(problems) > 1 else ""
+        raise GenesysIdentityError(f"Archy would not publish this flow: {problems[0]}{more}")
     return run_flow(text, start, actions=flows.actions, directory=directory, service=service, clock=clock, label=label)
 
 

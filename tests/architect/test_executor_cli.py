@@ -94,3 +94,16 @@ def test_bad_input_gets_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], 
     code, out, err = run(capsys, *args)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("error: ") and error in err
+
+
+def test_a_flow_archy_would_not_publish_is_refused_before_it_runs(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                                   service: list[str]) -> None:
+    from genesys_identity import flowrun
+
+    text = flowrun.StackFlows.render(ROOT, "dev").flows["sms"].text
+    assert "- transferToAcd:" in text
+    broken = tmp_path / "sms.yaml"
+    broken.write_text(text.replace("- transferToAcd:", "- transferToQueue:", 1))
+    code, out, err = run(capsys, "--flow", str(broken), "--message", str(EXAMPLES / "sms.json"), *service)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "Archy would not publish this flow: " in err and "transferToQueue" in err
