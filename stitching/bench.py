@@ -36,6 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--customers", type=int, default=500, help="customers seeded before measuring (default 500)")
     parser.add_argument("--postgres-url", help="admin URL of a PostgreSQL server (default: a throwaway local one)")
     parser.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="each operation's requests are split into this many rounds, interleaved with the other "
+                             "operations', so a burst of load from elsewhere on the machine skews all alike (default 3)")
+    parser.add_argument("--round-trips", action="store_true",
+                        help="instead of load: count the database round trips of each kind of call (PostgreSQL)")
 
 
 @dataclass(frozen=True)
@@ -50,13 +55,21 @@ class Figure:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.round_trips:
+        from stitching.roundtrips import count_round_trips
+
+        return count_round_trips(args.postgres_url)
     levels = [int(x) for x in str(args.concurrency).split(",") if x.strip()]
+    if not levels or min(levels) < 1 or args.requests < 1 or not 1 <= args.rounds <= args.requests:
+        print("error: --concurrency needs whole numbers >= 1, --requests >= 1, --rounds between 1 and --requests",
+              file=sys.stderr)
+        return 2
     stores = ["sqlite", "postgresql"] if args.store == "both" else [args.store]
     figures: list[Figure] = []
     for store in stores:
         print(f"[{store}] starting a server and seeding {args.customers} customers...", file=sys.stderr, flush=True)
         with _database(store, args.postgres_url) as url:
-            figures += _measure(store, url, levels, args.requests, args.customers, args.workers)
+            figures += _measure(store, url, levels, args.requests, args.customers, args.workers, args.rounds)
     _print(figures)
     return 1 if any(f.errors for f in figures) else 0
 
@@ -86,15 +99,23 @@ class _database:
         self.tmp.cleanup()
 
 
-def _measure(store: str, url: str, levels: list[int], requests: int, customers: int, workers: int) -> list[Figure]:
+def _measure(store: str, url: str, levels: list[int], requests: int, customers: int, workers: int,
+             rounds: int) -> list[Figure]:
     log = Path(tempfile.mkstemp(prefix="stitching-bench-", suffix=".log")[1])
     server = process.start(url, TOKEN, log, workers=workers, env={"STITCHING_DB_POOL_SIZE": str(max(levels) + 2)})
     try:
         phones = asyncio.run(_seed(server.url, customers))
         figures = []
-        for level in levels:
-            for name, make in _operations(phones).items():
-                figures.append(asyncio.run(_load(store, server.url, name, make, level, requests)))
+        for number, level in enumerate(levels):
+            samples: dict[str, list[_Sample]] = {}
+            for turn in range(rounds):  # noop, stitch, context, noop, stitch, context, ...
+                share = requests // rounds + (1 if turn < requests % rounds else 0)
+                for name, make in _operations(phones).items():
+                    # Call numbers never repeat across rounds and levels: a "new sender" is new every time.
+                    offset = number * requests + sum(len(x.latencies) for x in samples.get(name, []))
+                    samples.setdefault(name, []).append(asyncio.run(_load(server.url, make, level, share, offset)))
+            for name, parts in samples.items():
+                figures.append(_figure(store, name, level, parts))
                 print(f"[{store}] {name:8} c={level:<3} {figures[-1].throughput:8.0f} req/s", file=sys.stderr, flush=True)
         return figures
     finally:
@@ -124,10 +145,9 @@ async def _seed(base: str, customers: int) -> list[str]:
     async with httpx.AsyncClient(base_url=base, headers=HEADERS, timeout=60) as client:
         async def one(i: int) -> None:
             async with sem:
-                conv = f"seed-{i}"
+                conv = f"seed-{i}"  # a customer who texted before and was served by an agent
                 response = await client.post("/v1/stitch", json={
-                    "channel": "web", "conversationId": conv, "oidcIssuer": "https://idp.example.com",
-                    "oidcSubject": f"user-{i}", "oidcVerified": True, "phone": phones[i], "phoneVerified": True})
+                    "channel": "sms", "conversationId": conv, "phone": phones[i], "phoneVerified": True})
                 response.raise_for_status()
                 await client.post("/v1/interactions", json={"conversationId": conv, "agentId": f"agent-{i % 20}"})
 
@@ -135,15 +155,29 @@ async def _seed(base: str, customers: int) -> list[str]:
     return phones
 
 
-async def _load(store: str, base: str, name: str, make: Callable[[int], tuple[str, str, dict[str, Any] | None]],
-                level: int, requests: int) -> Figure:
+@dataclass(frozen=True)
+class _Sample:
+    latencies: list[float]
+    elapsed: float
+    errors: int
+
+
+def _figure(store: str, name: str, level: int, parts: list[_Sample]) -> Figure:
+    latencies = sorted(x for part in parts for x in part.latencies)
+    elapsed = sum(part.elapsed for part in parts)
+    return Figure(store, name, level, len(latencies) / elapsed, statistics.median(latencies) * 1000,
+                  latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, sum(p.errors for p in parts))
+
+
+async def _load(base: str, make: Callable[[int], tuple[str, str, dict[str, Any] | None]], level: int, requests: int,
+                offset: int) -> _Sample:
     latencies: list[float] = []
     errors = 0
-    counter = iter(range(requests))
+    counter = iter(range(offset, offset + requests))
     limits = httpx.Limits(max_connections=level, max_keepalive_connections=level)
     async with httpx.AsyncClient(base_url=base, headers=HEADERS, timeout=60, limits=limits) as client:
-        for i in range(min(level * 2, 20)):  # warm the connections
-            method, path, body = make(i)
+        for i in range(min(level * 2, 20)):  # warm the connections (with calls the measured ones never repeat)
+            method, path, body = make(5_000_000 + offset + i)
             await client.request(method, path, json=body)
 
         async def caller() -> None:
@@ -158,9 +192,7 @@ async def _load(store: str, base: str, name: str, make: Callable[[int], tuple[st
         started = time.perf_counter()
         await asyncio.gather(*(caller() for _ in range(level)))
         elapsed = time.perf_counter() - started
-    latencies.sort()
-    return Figure(store, name, level, len(latencies) / elapsed, statistics.median(latencies) * 1000,
-                  latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, errors)
+    return _Sample(latencies, elapsed, errors)
 
 
 def _print(figures: list[Figure]) -> None:
