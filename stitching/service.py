@@ -179,6 +179,12 @@ class StitchingService:
         def work(conn: Connection) -> dict[str, Any]:
             body = self._stitch(conn, claims, traits, now, request_id, channel=None, conversation_id=None,
                                 source=req.source)
+            anchor = body["outcomes"][0]
+            if anchor["result"] == Result.REFUSED.value:
+                # The anchor's profile already has another login or CRM id: nothing of this request is kept (the
+                # unit of work rolls back), the caller's data needs a look.
+                raise Conflict(f"anchor: its profile already holds another {anchor['type']} identifier "
+                               f"({anchor['reason']}); nothing was enrolled")
             body.pop("conversationId", None)
             body.pop("verified", None)
             return {"source": req.source, **body}

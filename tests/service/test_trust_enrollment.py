@@ -210,3 +210,13 @@ def test_the_enrollment_credential_must_differ_from_the_caller_token() -> None:
                                              "STITCHING_TRUST_EMAIL_CLAIM": "true"})
     assert settings.enrollment_token == "y" * 20 and settings.trust_email_claim is True
     assert "y" * 20 not in repr(settings)
+
+
+def test_an_anchor_that_conflicts_with_its_profile_enrolls_nothing(api: Api, migrated: Store) -> None:
+    parent = enroll(api, "p-1", login_body("parent", crmId="CRM-HOME"))
+    before = {t: count(migrated, t) for t in ("links", "profiles", "claims")}
+    conflict = enroll(api, "k-1", login_body("kid", crmId="CRM-HOME", phone=PHONE), expect=409)
+    assert conflict["error"] == "conflict" and "oidc" in conflict["message"]
+    assert {t: count(migrated, t) for t in before} == before
+    assert api.context(phone=PHONE)["found"] is False
+    assert [link["type"] for link in api.profile(parent["profileId"])["links"]] == ["crm", "oidc"]
