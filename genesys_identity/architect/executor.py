@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import decimal
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,29 +32,28 @@ import yaml
 
 from genesys_identity.actions.definitions import ActionDefinition
 from genesys_identity.actions.runner import ActionFailure, execute
-from genesys_identity.architect import functions
 from genesys_identity.architect import types as t
 from genesys_identity.architect.directory import Directory
-from genesys_identity.architect.evaluate import coerce, evaluate
-from genesys_identity.architect.expressions import (
-    Call,
-    Expr,
-    ExpressionError,
-    ExpressionRuntimeError,
-    parse,
-)
+from genesys_identity.architect.expressions import ExpressionRuntimeError
 from genesys_identity.architect.message import InboundMessage, Start, WorkflowStart
 from genesys_identity.architect.trace import DataActionCall, Outcome, Step, Trace
-from genesys_identity.errors import GenesysIdentityError
+from genesys_identity.architect.values import (
+    CONTRACT_TYPES,
+    FlowRunError,
+    FlowRuntime,
+    Values,
+    builtins_for,
+    display,
+    from_json,
+    show,
+    to_json,
+)
+
+__all__ = ["DataActionService", "Executor", "FlowRunError", "load_flow", "run_flow"]
 
 FLOW_TYPES = ("inboundShortMessage", "workflow")
 NOT_SET = t.NOT_SET
 _MAX_STEPS = 10_000  # a flow that loops forever is stopped, never left hanging
-
-
-class FlowRunError(GenesysIdentityError):
-    """The flow cannot be run: an action kind, property or value form the executor does not know (closed world),
-    a reference to a state or task that does not exist, or a mismatch between the flow and what started it."""
 
 
 class _Stop(Exception):
@@ -79,26 +77,6 @@ class DataActionService:
     client: httpx.Client | None = None
 
 
-_PARSED: dict[str, Expr] = {}
-
-
-def _parsed(text: str) -> Expr:
-    """The expression's AST, parsed once per text. A function the catalog does not know is a flow Archy would not
-    publish: ``FlowRunError`` (the evaluator would report it as a runtime error, i.e. error handling)."""
-    expr = _PARSED.get(text)
-    if expr is None:
-        expr = parse(text)
-        pending: list[Any] = [expr]
-        while pending:
-            node = pending.pop()
-            if isinstance(node, Call) and functions.lookup(node.function) is None:
-                raise FlowRunError(f"unknown function {node.function} in {text!r}")
-            pending.extend(v for v in vars(node).values() if isinstance(v, Expr))
-            pending.extend(a for v in vars(node).values() if isinstance(v, list | tuple) for a in v if isinstance(a, Expr))
-        _PARSED[text] = expr
-    return expr
-
-
 def load_flow(text: str, label: str = "flow") -> dict[str, Any]:
     try:
         document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -107,68 +85,6 @@ def load_flow(text: str, label: str = "flow") -> dict[str, Any]:
     if not isinstance(document, dict) or len(document) != 1 or next(iter(document)) not in FLOW_TYPES:
         raise FlowRunError(f"{label}: must hold one flow, one of {', '.join(FLOW_TYPES)}")
     return document
-
-
-@dataclass
-class _Runtime:
-    """The expression runtime (``evaluate.Runtime``): variables, builtins, the directory and the clock."""
-
-    variables: dict[str, Any]
-    builtins: dict[str, Any]
-    directory: Directory
-    clock: Callable[[], dt.datetime]
-
-    def variable(self, name: str) -> object:
-        if name in self.variables:
-            return self.variables[name]
-        if name in self.builtins:
-            return self.builtins[name]
-        # Architect names are case-insensitive (real exports write `flow.Ani` for a declared `Flow.ani`).
-        folded = name.casefold()
-        for scope in (self.variables, self.builtins):
-            for key, value in scope.items():
-                if key.casefold() == folded:
-                    return value
-        raise KeyError(name)  # as evaluate.Runtime expects: the evaluator reports it
-
-    def find_user(self, user_id: str) -> t.User | None:
-        user = self.directory.find_user(user_id)
-        return t.User(user.id, user.name) if user else None
-
-    def find_queue(self, name_or_id: str) -> t.Queue | None:
-        queue = self.directory.find_queue(name_or_id)
-        return t.Queue(queue.id, queue.name) if queue else None
-
-    def now(self) -> dt.datetime:
-        return self.clock()
-
-
-def builtins_for(start: Start, now: dt.datetime) -> dict[str, Any]:
-    """The builtins of ``catalog/builtins.yaml`` as Genesys sets them for the start (see ``message.py`` for the
-    sources). ``Message.Message`` is the inbound ShortMessage (``body``, ``id``, ``senderAddress``). What a channel
-    does not carry (a guest's claims), or what is only known later (``CurrentQueue``), is NOT_SET."""
-    values: dict[str, Any] = {"Flow.StartDateTimeUtc": now}
-    if not isinstance(start, InboundMessage):
-        return values
-    values.update({
-        "Message.ConversationId": start.conversation_id,
-        "Message.IsNewConversation": True,
-        "Message.CurrentQueue": NOT_SET,
-        "Message.EstimatedWaitTime": NOT_SET,
-        "Message.ExternalTag": NOT_SET,
-        "Message.Language": NOT_SET,
-        "Message.Message": {"body": start.text, "id": start.message_id,
-                            "senderAddress": start.sender if start.channel == "sms" else NOT_SET},
-    })
-    if start.channel == "webmessaging":
-        claims = start.claims or {}
-        values.update({
-            "Message.IsAuthenticated": start.authenticated,
-            "Message.Message.senderAddressInfo.addressDisplayable": claims.get("sub", NOT_SET),
-            "Message.Message.senderAddressInfo.email": claims.get("email", NOT_SET),
-            "Message.Message.senderAddressInfo.name": claims.get("name", NOT_SET),
-        })
-    return values
 
 
 @dataclass
@@ -222,17 +138,18 @@ class Executor:
         self.participant: dict[str, str] = {}
         if isinstance(start, InboundMessage):
             self.participant.update({f"Context.{k}": v for k, v in start.database.items()})
-        self.runtime = _Runtime({}, builtins_for(start, self.clock()), self.directory, self.clock)
+        self.runtime = FlowRuntime({}, builtins_for(start, self.clock()), self.directory, self.clock)
+        self.values = Values(self.label, self.runtime, self.directory, channel or self.flow_type)
         self.steps = 0
         for name, form in self.initial.items():
-            self.runtime.variables[name] = self._value(form, self.types[name], f"variables: {name}: initialValue")
+            self.runtime.variables[name] = self.values.value(form, self.types[name], f"variables: {name}: initialValue")
         if isinstance(start, WorkflowStart):
             unknown = sorted(set(start.inputs) - self.inputs)
             if unknown:
                 raise FlowRunError(f"{self.label}: {unknown[0]} is not an input variable of the workflow "
                                    f"(inputs: {', '.join(sorted(self.inputs)) or 'none'})")
             for name, value in start.inputs.items():
-                self.runtime.variables[name] = self._coerce(_from_json(value), self.types[name], f"input {name}")
+                self.runtime.variables[name] = self.values.coerce(from_json(value), self.types[name], f"input {name}")
         try:
             try:
                 self._goto(self.flow.get("startUpRef", ""), "startUpRef")
@@ -268,7 +185,7 @@ class Executor:
         if kind in ("queue", "transferToAcd"):
             target = spec.get("targetQueue", spec) if isinstance(spec, dict) else None
             try:
-                queue = self._value(target if isinstance(target, dict) and len(target) == 1 and
+                queue = self.values.value(target if isinstance(target, dict) and len(target) == 1 and
                                     next(iter(target)) in ("lit", "exp", "var") else {"lit": target},
                                     t.QUEUE, "settingsErrorHandling")
             except ExpressionRuntimeError as again:
@@ -302,13 +219,13 @@ class Executor:
             variable = body["variable"]
             if variable not in self.types:
                 raise FlowRunError(f"{self.label}: {where}: undeclared variable {variable!r}")
-            value = self._value(body.get("value"), self.types[variable], f"{where}: {variable}")
-            self.runtime.variables[variable] = self._coerce(value, self.types[variable], f"{where}: {variable}")
-            assigned.append(f"{variable}={_show(self.runtime.variables[variable])}")
+            value = self.values.value(body.get("value"), self.types[variable], f"{where}: {variable}")
+            self.runtime.variables[variable] = self.values.coerce(value, self.types[variable], f"{where}: {variable}")
+            assigned.append(f"{variable}={show(self.runtime.variables[variable])}")
         step.detail = ", ".join(assigned)
 
     def _decision(self, spec: dict[str, Any], step: Step, where: str) -> None:
-        condition = self._value(spec.get("condition"), t.BOOLEAN, f"{where}: condition")
+        condition = self.values.value(spec.get("condition"), t.BOOLEAN, f"{where}: condition")
         if condition is NOT_SET:
             raise ExpressionRuntimeError(f"{where}: the condition is NOT_SET")
         branch = "yes" if condition else "no"
@@ -323,7 +240,7 @@ class Executor:
         first = evaluate_spec["firstTrue"]
         for i, entry in enumerate(first.get("cases") or []):
             case = entry["case"]
-            value = self._value(case.get("value"), t.BOOLEAN, f"{where}: case {i + 1}")
+            value = self.values.value(case.get("value"), t.BOOLEAN, f"{where}: case {i + 1}")
             if value is not NOT_SET and value:
                 step.detail = f"-> case {i + 1}"
                 self._actions(case.get("actions") or [], where)
@@ -332,7 +249,7 @@ class Executor:
         self._actions((first.get("default") or {}).get("actions") or [], where)
 
     def _loop(self, spec: dict[str, Any], step: Step, where: str) -> None:
-        count = self._value(spec.get("loopCount"), t.INTEGER, f"{where}: loopCount")
+        count = self.values.value(spec.get("loopCount"), t.INTEGER, f"{where}: loopCount")
         if count is NOT_SET:
             raise ExpressionRuntimeError(f"{where}: loopCount is NOT_SET")
         index_form = spec.get("currentIndex") or {}
@@ -349,31 +266,31 @@ class Executor:
         written = []
         for entry in spec.get("attributes") or []:
             attribute = entry["attribute"]
-            name = self._value(attribute.get("name"), t.STRING, f"{where}: name")
-            value = self._value(attribute.get("value"), t.STRING, f"{where}: {name}")
+            name = self.values.value(attribute.get("name"), t.STRING, f"{where}: name")
+            value = self.values.value(attribute.get("value"), t.STRING, f"{where}: {name}")
             if value is NOT_SET:
                 written.append(f"{name} not written (NOT_SET)")
                 continue
-            self.participant[str(name)] = _display(value)
-            written.append(f"{name}={_show(self.participant[str(name)])}")
+            self.participant[str(name)] = display(value)
+            written.append(f"{name}={show(self.participant[str(name)])}")
         step.detail = ", ".join(written)
 
     def _get_participant_data(self, spec: dict[str, Any], step: Step, where: str) -> None:
         read = []
         for entry in spec.get("attributes") or []:
             attribute = entry["attribute"]
-            name = str(self._value(attribute.get("name"), t.STRING, f"{where}: name"))
+            name = str(self.values.value(attribute.get("name"), t.STRING, f"{where}: name"))
             target = attribute.get("variable")
             variable = target.get("var") if isinstance(target, dict) else target
             if variable not in self.types:
                 raise FlowRunError(f"{self.label}: {where}: undeclared variable {variable!r}")
             raw = self.participant.get(name, NOT_SET)
-            self.runtime.variables[variable] = self._coerce(raw, self.types[variable], f"{where}: {name}")
-            read.append(f"{name}={_show(raw)}")
+            self.runtime.variables[variable] = self.values.coerce(raw, self.types[variable], f"{where}: {name}")
+            read.append(f"{name}={show(raw)}")
         step.detail = ", ".join(read)
 
     def _send_response(self, spec: dict[str, Any], step: Step, where: str) -> None:
-        body = self._value(spec.get("messageBody"), t.STRING, f"{where}: messageBody")
+        body = self.values.value(spec.get("messageBody"), t.STRING, f"{where}: messageBody")
         if body is NOT_SET:
             raise ExpressionRuntimeError(f"{where}: messageBody is NOT_SET")
         self.trace.responses.append(str(body))
@@ -383,7 +300,7 @@ class Executor:
         self._finish(Outcome("disconnect", f"the flow's Disconnect action {step.name!r}"))
 
     def _end_workflow(self, spec: dict[str, Any], step: Step, where: str) -> None:
-        reason = self._value(spec.get("exitReason") or {"noValue": True}, t.STRING, f"{where}: exitReason")
+        reason = self.values.value(spec.get("exitReason") or {"noValue": True}, t.STRING, f"{where}: exitReason")
         self._finish(Outcome("end", f"the workflow's End Workflow action {step.name!r}"
                              + (f" ({reason})" if reason is not NOT_SET else "")))
 
@@ -406,28 +323,28 @@ class Executor:
         raise _EndTask(str(output.get("name", "default")) if isinstance(output, dict) else "default")
 
     def _wait(self, spec: dict[str, Any], step: Step, where: str) -> None:
-        duration = self._value(spec.get("duration"), t.DURATION, f"{where}: duration")
+        duration = self.values.value(spec.get("duration"), t.DURATION, f"{where}: duration")
         if duration is NOT_SET:
             raise ExpressionRuntimeError(f"{where}: duration is NOT_SET")
         step.detail = f"waits {duration} (not slept: the run is a simulation of the flow's logic)"
 
     def _set_conversation_data(self, spec: dict[str, Any], step: Step, where: str) -> None:
-        conversation = self._value(spec.get("conversationId"), t.STRING, f"{where}: conversationId")
+        conversation = self.values.value(spec.get("conversationId"), t.STRING, f"{where}: conversationId")
         if conversation is NOT_SET:
             raise ExpressionRuntimeError(f"{where}: conversationId is NOT_SET")
         self._set_participant_data(spec, step, where)
         step.detail = f"on conversation {conversation}: {step.detail}"
 
     def _transfer_to_acd(self, spec: dict[str, Any], step: Step, where: str) -> None:
-        queue = self._value(spec.get("targetQueue"), t.QUEUE, f"{where}: targetQueue")
+        queue = self.values.value(spec.get("targetQueue"), t.QUEUE, f"{where}: targetQueue")
         if queue is NOT_SET:
             raise ExpressionRuntimeError(f"{where}: targetQueue is NOT_SET")
-        priority = self._value(spec.get("priority") or {"lit": 0}, t.INTEGER, f"{where}: priority")
-        preferred = self._value(spec.get("preferredAgents") or {"noValue": True},
+        priority = self.values.value(spec.get("priority") or {"lit": 0}, t.INTEGER, f"{where}: priority")
+        preferred = self.values.value(spec.get("preferredAgents") or {"noValue": True},
                                 t.collection(t.AGENT_SCORE_PAIR), f"{where}: preferredAgents")
         pairs = [] if preferred is NOT_SET else list(preferred)
         for key in ("languageSkill", "directAgent"):
-            if self._value(spec.get(key) or {"noValue": True}, None, f"{where}: {key}") is not NOT_SET:
+            if self.values.value(spec.get(key) or {"noValue": True}, None, f"{where}: {key}") is not NOT_SET:
                 raise FlowRunError(f"{self.label}: {where}: {key} is not modelled by the executor")
         self._transfer_outcome(queue, 0 if priority is NOT_SET else int(priority), pairs,
                                f"the flow's Transfer to ACD action {step.name!r}", step=step)
@@ -466,7 +383,7 @@ class Executor:
         if definition is None:
             raise FlowRunError(f"{self.label}: {where}: no data action named {action_name!r}")
         binding = binding or {}
-        flow_timeout = self._value(spec.get("timeout") or {"lit": {"minutes": 1}}, t.DURATION, f"{where}: timeout")
+        flow_timeout = self.values.value(spec.get("timeout") or {"lit": {"minutes": 1}}, t.DURATION, f"{where}: timeout")
         flow_timeout_s = 60.0 if flow_timeout is NOT_SET else flow_timeout.total_seconds()
         properties = definition.input_schema.get("properties", {})
         inputs: dict[str, Any] = {}
@@ -474,11 +391,11 @@ class Executor:
         for name, form in (binding.get("inputs") or {}).items():
             if name not in properties:
                 raise FlowRunError(f"{self.label}: {where}: {action_name} has no input {name!r}")
-            value = self._value(form, _CONTRACT_TYPES.get(properties[name].get("type")), f"{where}: input {name}")
+            value = self.values.value(form, CONTRACT_TYPES.get(properties[name].get("type")), f"{where}: input {name}")
             if value is NOT_SET:
                 stripped.append(name)
                 continue
-            inputs[name] = _to_json(value, properties[name].get("type"), f"{where}: input {name}")
+            inputs[name] = to_json(value, properties[name].get("type"), f"{where}: input {name}")
         call = DataActionCall(action_name, inputs, stripped, "success")
         self.trace.calls.append(call)
         if self.service is None:
@@ -523,88 +440,9 @@ class Executor:
             if name not in values and not lenient:
                 value: Any = NOT_SET
             else:
-                value = _from_json(values.get(name, NOT_SET))
-            self.runtime.variables[variable] = self._coerce(value, self.types[variable], f"{where}: output {name}")
+                value = from_json(values.get(name, NOT_SET))
+            self.runtime.variables[variable] = self.values.coerce(value, self.types[variable], f"{where}: output {name}")
 
-    # -- values ------------------------------------------------------------------------------------------------
-
-    def _value(self, form: Any, expected: t.ArchType | None, where: str) -> Any:
-        if not isinstance(form, dict) or len(form) != 1:
-            raise FlowRunError(f"{self.label}: {where}: a value needs exactly one of lit, exp, var, noValue")
-        ((how, raw),) = form.items()
-        if how == "noValue":
-            return NOT_SET
-        if how == "var":
-            try:
-                return self.runtime.variable(str(raw))
-            except KeyError:
-                raise FlowRunError(f"{self.label}: {where}: unknown variable {raw!r}") from None
-        if how == "exp":
-            try:
-                expr = _parsed(str(raw))
-            except FlowRunError as error:
-                raise FlowRunError(f"{self.label}: {where}: {error}") from None
-            except ExpressionError as error:
-                raise FlowRunError(f"{self.label}: {where}: {error}") from None
-            try:
-                value = evaluate(expr, self.runtime)
-                # Architect converts an expression into its destination's type (ToString, ToInt, ToDecimal...).
-                return value if expected is None else coerce(value, expected, self.runtime)
-            except ExpressionRuntimeError as error:
-                if str(error).startswith("unknown variable or builtin"):
-                    # An undeclared name is a flow Archy would not publish: the run stops (closed world) rather
-                    # than invoking the flow's error handling.
-                    raise FlowRunError(f"{self.label}: {where}: {error} (not declared, or not set for a "
-                                       f"{self.trace.channel or self.flow_type} start)") from None
-                raise ExpressionRuntimeError(f"{where}: {error}") from None
-            except KeyError as missing:
-                raise FlowRunError(f"{self.label}: {where}: {missing} has no value for this start "
-                                   f"({self.trace.channel or self.flow_type})") from None
-            except ExpressionError as error:
-                raise FlowRunError(f"{self.label}: {where}: {error}") from None
-        if how == "lit":
-            return self._literal(raw, expected, where)
-        raise FlowRunError(f"{self.label}: {where}: unknown value form {how!r}")
-
-    def _literal(self, raw: Any, expected: t.ArchType | None, where: str) -> Any:
-        if expected == t.DURATION:
-            if not isinstance(raw, dict) or not raw or not set(raw) <= {"days", "hours", "minutes", "seconds",
-                                                                      "milliseconds"}:
-                raise FlowRunError(f"{self.label}: {where}: a duration literal is {{seconds: N}} (or minutes, hours...)")
-            return dt.timedelta(**{k: float(v) for k, v in raw.items()})
-        if expected == t.QUEUE:
-            if not isinstance(raw, dict) or "name" not in raw:
-                raise FlowRunError(f"{self.label}: {where}: a queue literal is {{name: ...}}")
-            queue = self.runtime.find_queue(str(raw["name"]))
-            if queue is None:
-                raise FlowRunError(f"{self.label}: {where}: queue {raw['name']!r} is not in the directory "
-                                   f"({self.directory.source})")
-            return queue
-        if isinstance(raw, float):
-            return decimal.Decimal(str(raw))
-        return raw
-
-    def _coerce(self, value: Any, arch_type: t.ArchType, where: str) -> Any:
-        if value is NOT_SET:
-            return [] if arch_type.is_collection else NOT_SET
-        expected: dict[str, tuple[type, ...]] = {
-            "String": (str,), "Integer": (int,), "Decimal": (int, decimal.Decimal), "Boolean": (bool,),
-            "Json": (dict, list), "User": (t.User,), "Queue": (t.Queue,), "AgentScorePair": (t.AgentScorePair,),
-            "Duration": (dt.timedelta,), "DateTime": (dt.datetime,),
-        }
-        if arch_type.is_collection:
-            if not isinstance(value, list):
-                raise FlowRunError(f"{self.label}: {where}: {_show(value)} is not a {arch_type}")
-            assert arch_type.element is not None
-            return [self._coerce(v, arch_type.element, where) for v in value]
-        kinds = expected.get(arch_type.name)
-        if kinds is None:
-            return value
-        if isinstance(value, bool) and arch_type.name in ("Integer", "Decimal"):
-            raise FlowRunError(f"{self.label}: {where}: {_show(value)} is not a {arch_type}")
-        if not isinstance(value, kinds):
-            raise FlowRunError(f"{self.label}: {where}: {_show(value)} is not a {arch_type}")
-        return value
 
 
 _HANDLERS: dict[str, Callable[[Executor, dict[str, Any], Step, str], None]] = {
@@ -625,52 +463,6 @@ _HANDLERS: dict[str, Callable[[Executor, dict[str, Any], Step, str], None]] = {
     "endTask": Executor._end_task,
 }
 KNOWN_ACTION_KINDS = frozenset(_HANDLERS)
-# Data action contract types as Architect sees them (the Archy model's contractTypes).
-_CONTRACT_TYPES = {"string": t.STRING, "integer": t.INTEGER, "number": t.DECIMAL, "boolean": t.BOOLEAN}
-
-
-def _from_json(value: Any) -> Any:
-    if value is None:
-        return NOT_SET
-    if isinstance(value, float):
-        return decimal.Decimal(str(value))
-    return value
-
-
-def _to_json(value: Any, schema_type: Any, where: str) -> Any:
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() and schema_type == "integer" else float(value)
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, t.User):
-        return value.id
-    if isinstance(value, t.Queue):
-        return value.id or value.name
-    if isinstance(value, str | int | bool | dict | list):
-        return value
-    raise FlowRunError(f"{where}: {_show(value)} cannot be sent to a data action")
-
-
-def _display(value: Any) -> str:
-    """A value as participant data holds it (participant data values are strings)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, t.User | t.Queue):
-        return value.id or ""
-    return str(value)
-
-
-def _show(value: Any) -> str:
-    if value is NOT_SET:
-        return "NOT_SET"
-    if isinstance(value, t.User):
-        return f"User({value.name or value.id})"
-    if isinstance(value, t.AgentScorePair):
-        return f"AgentScorePair({value.user.name or value.user.id}, {value.score})"
-    if isinstance(value, list):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def run_flow(text_or_document: str | dict[str, Any], start: Start, *, actions: Sequence[ActionDefinition],
