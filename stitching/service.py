@@ -508,7 +508,10 @@ class StitchingService:
     def _claims(self, req: StitchRequest) -> list[Claim]:
         """The request's identifiers, each verified only where this caller may vouch for it on this channel."""
         region = self.settings.default_region
-        oidc = self._oidc("oidcIssuer", "oidcSubject", req.oidc_issuer, req.oidc_subject)
+        issuer = req.oidc_issuer
+        if issuer is not None and req.oidc_subject is None and not req.oidc_verified:
+            issuer = None  # a flow that always sends its issuer: a guest has no subject, so no login to claim
+        oidc = self._oidc("oidcIssuer", "oidcSubject", issuer, req.oidc_subject)
         allowed = verifiable(Caller.DATA_ACTION, req.channel, oidc_verified=oidc is not None and req.oidc_verified,
                              trust_email_claim=self.settings.trust_email_claim)
 

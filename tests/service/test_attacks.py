@@ -223,7 +223,11 @@ def test_errors_name_the_field_at_fault(api: Api, clock: Clock) -> None:
                        oidcSubject="s", oidcVerified=True)
     assert error["field"] == "oidcIssuer" and "https" in error["message"]
     assert api.stitch(expect=422, channel="web", conversationId="c", oidcSubject="s")["field"] == "oidcIssuer"
-    assert api.stitch(expect=422, channel="web", conversationId="c", oidcIssuer=ISSUER)["field"] == "oidcSubject"
+    assert api.stitch(expect=422, channel="web", conversationId="c", oidcIssuer=ISSUER,
+                      oidcVerified=True)["field"] == "oidcSubject"
+    # A flow that always sends its issuer: a guest (no subject, not verified) simply has no login.
+    guest = api.stitch(channel="web", conversationId="g", oidcIssuer=ISSUER, oidcSubject="", oidcVerified=False)
+    assert guest["outcomes"] == [] and guest["verified"] is False
     far = "2020-01-01T00:00:00Z"
     assert api.context(expect=422, phone=HOME, asOf=far)["field"] == "asOf"
     assert api.context(expect=422, phone=HOME, asOf="2999-01-01T00:00:00Z")["field"] == "asOf"
