@@ -139,7 +139,7 @@ def _name_type(parts: list[str], scope: Scope) -> ArchType:
             return _members(found[1], parts[2:], found[0])
         if cat.builtin(variable) is None:
             raise ExpressionTypeError(f"unknown variable {variable}")
-    elif parts[0].casefold() in ("flow", "state", "task"):
+    elif parts[0].casefold() in ("flow", "state", "task") and len(parts) >= 2:
         raise ExpressionTypeError(f"{parts[0]}. variables do not exist in a {scope.flow_type} flow: {full}")
     # The longest leading part that is a builtin, then properties of its value.
     for end in range(len(parts), 0, -1):

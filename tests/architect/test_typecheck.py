@@ -159,6 +159,7 @@ def test_names_resolve_to_their_types(text: str, expected: str) -> None:
         ("Flow.name[0]", "indexing [..] needs a collection"),
         ("Flow.names[\"a\"]", "a collection index is String, needs Integer"),
         ("name", "unknown name name"),
+        ("Flow", "unknown name Flow"),
     ],
 )
 def test_unknown_names_are_errors_that_name_them(text: str, message: str) -> None:
