@@ -13,6 +13,9 @@ Modelled, from help "Using NOT_SET expressions" (Resource Center ?p=8964):
 `and`/`or` evaluate both sides, and a function's arguments are all evaluated before the call (If included):
 no public source says Architect short-circuits, so `IsSet(x) and x > 5` with x NOT_SET is an error here.
 Integer / Integer is a Decimal (`/(int,int)->dec` in real exports); Integer arithmetic otherwise stays Integer.
+`coerce(value, target, runtime)` applies, where a value reaches a destination of another type, the implicit
+conversions real exports show (ToString of Json/DateTime/PhoneNumber/Collection(String), ToDecimal and ToInt of
+a String), each through its function and that function's NOT_SET rule.
 
 Not modelled (no public source): the exact text of ToDisplayString/ToString for DateTime, Duration and whole
 collections (see functions.py), Architect's rounding of Decimal division, case-insensitive string equality
