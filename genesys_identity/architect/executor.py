@@ -37,6 +37,7 @@ from genesys_identity.architect.directory import Directory
 from genesys_identity.architect.expressions import ExpressionRuntimeError
 from genesys_identity.architect.message import InboundMessage, Start, WorkflowStart
 from genesys_identity.architect.trace import DataActionCall, Outcome, Step, Trace
+from genesys_identity.architect.typecheck import Scope
 from genesys_identity.architect.values import (
     CONTRACT_TYPES,
     FlowRunError,
@@ -139,7 +140,8 @@ class Executor:
         if isinstance(start, InboundMessage):
             self.participant.update({f"Context.{k}": v for k, v in start.database.items()})
         self.runtime = FlowRuntime({}, builtins_for(start, self.clock()), self.directory, self.clock)
-        self.values = Values(self.label, self.runtime, self.directory, channel or self.flow_type)
+        self.values = Values(self.label, self.runtime, self.directory, channel or self.flow_type,
+                             Scope(self.flow_type, dict(self.types), channel))
         self.steps = 0
         for name, form in self.initial.items():
             self.runtime.variables[name] = self.values.value(form, self.types[name], f"variables: {name}: initialValue")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from genesys_identity.architect import functions
@@ -22,6 +22,7 @@ from genesys_identity.architect.expressions import (
     parse,
 )
 from genesys_identity.architect.message import InboundMessage, Start
+from genesys_identity.architect.typecheck import Scope, infer
 from genesys_identity.errors import GenesysIdentityError
 
 NOT_SET = t.NOT_SET
@@ -124,6 +125,18 @@ class Values:
     runtime: FlowRuntime
     directory: Directory
     start_kind: str  # "sms", "webmessaging" or "workflow", for messages
+    scope: Scope | None = None  # for the static type of an expression (the implicit conversions depend on it)
+    _types: dict[str, t.ArchType | None] = field(default_factory=dict)
+
+    def static_type(self, text: str, expr: Expr) -> t.ArchType | None:
+        if self.scope is None:
+            return None
+        if text not in self._types:
+            try:
+                self._types[text] = infer(expr, self.scope)
+            except ExpressionError:
+                self._types[text] = None
+        return self._types[text]
 
     def value(self, form: Any, expected: t.ArchType | None, where: str) -> Any:
         if not isinstance(form, dict) or len(form) != 1:
@@ -146,7 +159,9 @@ class Values:
             try:
                 value = evaluate(expr, self.runtime)
                 # Architect converts an expression into its destination's type (ToString, ToInt, ToDecimal...).
-                return value if expected is None else coerce(value, expected, self.runtime)
+                if expected is None:
+                    return value
+                return coerce(value, expected, self.runtime, source=self.static_type(str(raw), expr))
             except ExpressionRuntimeError as error:
                 if str(error).startswith("unknown variable or builtin"):
                     # An undeclared name is a flow Archy would not publish: the run stops (closed world) rather

@@ -344,3 +344,12 @@ def test_names_are_case_insensitive_as_in_architect() -> None:
         {"string": {"variable": "Flow.a", "value": {"exp": "message.message.BODY"}}}]}}, note("x"), transfer()],
         variables=[string_var("Flow.a")])
     assert run(document, sms("hello")).steps[0].detail == "Flow.a='hello'"
+
+
+def test_a_not_set_string_converted_into_an_integer_invokes_error_handling() -> None:
+    # Architect compiles a String expression into an Integer destination as ToInt(...), which refuses NOT_SET.
+    document = flow([{"updateData": {"name": "Count", "statements": [
+        {"integer": {"variable": "Flow.count", "value": {"exp": "Flow.text"}}}]}}, transfer()],
+        variables=[{"integerVariable": {"name": "Flow.count", "initialValue": {"lit": 0}}}, string_var("Flow.text")])
+    trace = run(document)
+    assert trace.outcome is not None and trace.outcome.by_error_handling and "ToInt" in trace.errors[0]
