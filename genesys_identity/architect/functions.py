@@ -317,6 +317,12 @@ def _add_item(_rt: Runtime, items: object, item: object) -> object:
     return [*_list(items, "AddItem"), item]
 
 
+def _add_hours(_rt: Runtime, when: object, hours: object) -> object:
+    if not isinstance(when, datetime):
+        raise ExpressionRuntimeError("AddHours: expected a DateTime")
+    return when + timedelta(hours=_int(hours, "AddHours"))
+
+
 def _add_minutes(_rt: Runtime, when: object, minutes: object) -> object:
     if not isinstance(when, datetime):
         raise ExpressionRuntimeError("AddMinutes: expected a DateTime")
@@ -540,6 +546,7 @@ def _trim(_rt: Runtime, text: object) -> object:
 
 IMPLEMENTATIONS: Final[dict[str, Implementation]] = {
     "AddItem": _add_item,
+    "AddHours": _add_hours,
     "AddMinutes": _add_minutes,
     "Append": _append,
     "AreEqual": _are_equal,

@@ -152,6 +152,7 @@ def test_an_unknown_function_at_runtime_is_an_error() -> None:
     [
         ('AddItem(Flow.names, "c")', ["a", "b", "c"]),
         ("AddMinutes(Flow.when, 90)", NOW + timedelta(minutes=90)),
+        ("AddHours(Flow.when, -2)", NOW - timedelta(hours=2)),
         ('append("a", "b", "c")', "abc"),
         ('AreEqual("a", "a")', True),
         ('Contains("Hello World", "World")', True),
