@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from genesys_identity.architect import functions
@@ -36,6 +36,7 @@ class FlowRunError(GenesysIdentityError):
 
 
 _PARSED: dict[str, Expr] = {}
+_STATIC_TYPES: dict[tuple[str, Any], t.ArchType | None] = {}
 
 
 def parsed(text: str) -> Expr:
@@ -126,17 +127,23 @@ class Values:
     directory: Directory
     start_kind: str  # "sms", "webmessaging" or "workflow", for messages
     scope: Scope | None = None  # for the static type of an expression (the implicit conversions depend on it)
-    _types: dict[str, t.ArchType | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        scope = self.scope
+        self._scope_key = None if scope is None else (
+            scope.flow_type, scope.channel, tuple(sorted((k, str(v)) for k, v in scope.variables.items())))
 
     def static_type(self, text: str, expr: Expr) -> t.ArchType | None:
+        """The expression's type in the flow's scope, inferred once per text and scope in a process."""
         if self.scope is None:
             return None
-        if text not in self._types:
+        key = (text, self._scope_key)
+        if key not in _STATIC_TYPES:
             try:
-                self._types[text] = infer(expr, self.scope)
+                _STATIC_TYPES[key] = infer(expr, self.scope)
             except ExpressionError:
-                self._types[text] = None
-        return self._types[text]
+                _STATIC_TYPES[key] = None
+        return _STATIC_TYPES[key]
 
     def value(self, form: Any, expected: t.ArchType | None, where: str) -> Any:
         if not isinstance(form, dict) or len(form) != 1:
