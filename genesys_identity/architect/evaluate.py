@@ -65,7 +65,10 @@ def evaluate(expr: Expr | str, runtime: Runtime) -> object:
     """The value of `expr` (an AST or its text) in `runtime`; ExpressionRuntimeError where Architect would
     invoke the flow's error handling."""
     node = parse(expr) if isinstance(expr, str) else expr
-    return _eval(node, runtime)
+    try:
+        return _eval(node, runtime)
+    except RecursionError:
+        raise ExpressionRuntimeError("the expression nests too deeply") from None
 
 
 def coerce(value: object, target: ArchType, runtime: Runtime, source: ArchType | None = None) -> object:

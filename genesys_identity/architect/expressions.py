@@ -333,7 +333,10 @@ def parse(text: str) -> Expr:
     if not text.strip():
         raise ExpressionSyntaxError("empty expression", 1)
     parser = _Parser(text)
-    expr = parser.expression()
+    try:
+        expr = parser.expression()
+    except RecursionError:
+        raise ExpressionSyntaxError("the expression nests too deeply", 1) from None
     token = parser.peek()
     if token.kind != "end":
         raise ExpressionSyntaxError(f"unexpected {_describe(token)} after a complete expression", token.column)

@@ -99,6 +99,8 @@ def check(text: str, expected: ArchType | None, scope: Scope) -> list[str]:
         actual = infer(expr, scope)
     except ExpressionTypeError as exc:
         return [str(exc)]
+    except RecursionError:
+        return ["the expression nests too deeply"]
     if expected is not None and not assignable(actual, expected):
         return [f"expression is {actual}, needs {expected}"]
     return []

@@ -140,3 +140,8 @@ def test_syntax_errors_name_the_problem_and_column(text: str, column: int, fragm
         parse(text)
     assert info.value.column == column
     assert fragment in str(info.value)
+
+
+def test_absurd_nesting_is_a_syntax_error_not_a_crash() -> None:
+    with pytest.raises(ExpressionSyntaxError, match="nests too deeply"):
+        parse("(" * 5000 + "1" + ")" * 5000)
