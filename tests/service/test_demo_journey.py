@@ -71,6 +71,7 @@ def test_the_sms_three_hours_later_goes_to_the_queue_normally(results: dict[str,
     sms = results["sms after 3 h"]
     assert sms.outcome == "queue 'Acme Dev SMS Support'"
     assert sms.trace is not None and sms.trace.outcome is not None and not sms.trace.outcome.preferred_agents
+    assert not any(demo.TOPIC in reply for reply in sms.trace.responses)
 
 
 def test_a_guest_who_types_the_phone_is_never_linked_and_never_told_whose_it_is(
@@ -82,7 +83,8 @@ def test_a_guest_who_types_the_phone_is_never_linked_and_never_told_whose_it_is(
     assert not any(v is True for k, v in stitch.inputs.items() if k.endswith("Verified"))
     alice = results["web chat (alice-1001)"].trace
     assert alice is not None
-    assert alice.participant_data["stitchedProfileId"] not in " ".join(guest.trace.responses)
+    replies = " ".join(guest.trace.responses)
+    assert alice.participant_data["stitchedProfileId"] not in replies and demo.TOPIC not in replies
 
 
 @pytest.mark.parametrize(("step", "why"), [
