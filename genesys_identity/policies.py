@@ -36,6 +36,7 @@ class Resource:
     urn: str
     props: Mapping[str, Any]
     aliases: Sequence[str] = field(default_factory=tuple)
+    provider: str = ""  # the logical name of the provider resource it goes through ("" when none is known)
 
     @property
     def stack(self) -> str:
@@ -95,6 +96,13 @@ def stitching_service_is_https(resources: Sequence[Resource]) -> list[str]:
             if not str(url).startswith("https://")]
 
 
+def kubernetes_through_the_stacks_provider(resources: Sequence[Resource]) -> list[str]:
+    return [f"Kubernetes resource {r.name!r} goes through the default provider ({r.provider or 'none named'}): it would "
+            "deploy to whatever cluster the current kubeconfig context points at; give it the stack's provider"
+            for r in resources
+            if r.type.startswith("kubernetes:") and (not r.provider or r.provider.startswith("default"))]
+
+
 @dataclass(frozen=True)
 class Rule:
     name: str
@@ -112,6 +120,8 @@ RULES: tuple[Rule, ...] = (
     Rule("flows-renamed-with-alias", "A flow resource is never renamed without an alias.", flows_renamed_with_alias),
     Rule("no-force-unlock-in-production", "force_unlock stays off on production stacks.", no_force_unlock_in_production),
     Rule("stitching-service-https", "The stitching service is called over https.", stitching_service_is_https),
+    Rule("kubernetes-through-the-stacks-provider", "Kubernetes resources use the stack's explicit provider, never the "
+         "ambient kubeconfig context.", kubernetes_through_the_stacks_provider),
 )
 
 
@@ -119,7 +129,8 @@ def stack_validation(rule: Rule) -> Callable[[Any, Callable[[str, str | None], N
     """The rule as pulumi-policy's ``validate(args: StackValidationArgs, report_violation)``."""
 
     def validate(args: Any, report_violation: Callable[[str, str | None], None]) -> None:
-        resources = [Resource(r.resource_type, r.name, r.urn, r.props, tuple(getattr(r.opts, "aliases", None) or ()))
+        resources = [Resource(r.resource_type, r.name, r.urn, r.props, tuple(getattr(r.opts, "aliases", None) or ()),
+                              r.provider.name if getattr(r, "provider", None) else "")
                      for r in args.resources]
         for message in rule.check(resources):
             report_violation(message, None)
@@ -141,7 +152,8 @@ def engine_properties(resource: Mapping[str, Any]) -> dict[str, Any]:
 
 def from_plan(document: Mapping[str, Any]) -> list[Resource]:
     """The resources of an offline plan (``plan.json``) as the engine hands them to the pack."""
-    return [Resource(r["type"], r["name"], r["urn"], engine_properties(r), tuple(r.get("aliases") or ()))
+    return [Resource(r["type"], r["name"], r["urn"], engine_properties(r), tuple(r.get("aliases") or ()),
+                     str(r.get("provider") or ""))
             for r in document["resources"]]
 
 

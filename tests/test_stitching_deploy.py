@@ -191,3 +191,18 @@ def test_the_service_reads_its_secrets_from_mounted_files(tmp_path: Path) -> Non
                                              "STITCHING_DATABASE_URL_FILE": str(tmp_path / "database-url")})
     assert settings.database_url == "postgresql://stitching:pw@db:5432/ids"
     assert "pw" not in repr(settings)
+
+
+def test_the_policy_pack_passes_the_kubernetes_stack_and_catches_the_default_provider(project_copy: Path,
+                                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from genesys_identity import policies
+
+    plan = kubernetes_stack(project_copy, monkeypatch)
+    assert policies.analyze(policies.analyzer_resources(plan.document)) == []
+    (project_copy / "__main__.py").write_text(
+        "import pulumi_kubernetes as k8s\n"
+        "k8s.core.v1.ConfigMap('ambient', metadata={'name': 'x', 'namespace': 'default'}, data={'a': 'b'})\n")
+    ambient = evaluate(project_copy, "dev")
+    [violation] = policies.analyze(policies.analyzer_resources(ambient.document))
+    assert violation.policy == "kubernetes-through-the-stacks-provider" and violation.mandatory
+    assert violation.message.startswith("Kubernetes resource 'ambient' goes through the default provider (")
