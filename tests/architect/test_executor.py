@@ -353,3 +353,21 @@ def test_a_not_set_string_converted_into_an_integer_invokes_error_handling() -> 
         variables=[{"integerVariable": {"name": "Flow.count", "initialValue": {"lit": 0}}}, string_var("Flow.text")])
     trace = run(document)
     assert trace.outcome is not None and trace.outcome.by_error_handling and "ToInt" in trace.errors[0]
+
+
+def test_a_loop_runs_its_count_with_the_index_and_a_switch_takes_the_first_true_case() -> None:
+    document = flow([
+        {"loop": {"name": "Three times", "loopCount": {"lit": 3}, "currentIndex": {"var": "Flow.i"},
+                  "outputs": {"loop": {"actions": [{"updateData": {"name": "Collect", "statements": [
+                      {"string": {"variable": "Flow.s", "value": {"exp": "Append(Flow.s, ToString(Flow.i))"}}}]}}]}}}},
+        {"switch": {"name": "Which?", "evaluate": {"firstTrue": {
+            "cases": [{"case": {"value": {"exp": 'Flow.s == "9"'}, "actions": [note("nine")]}},
+                      {"case": {"value": {"exp": 'Flow.s == "012"'}, "actions": [note("counted")]}},
+                      {"case": {"value": {"lit": True}, "actions": [note("too late")]}}],
+            "default": {"actions": [note("default")]}}}}},
+        transfer()],
+        variables=[{"stringVariable": {"name": "Flow.s", "initialValue": {"lit": ""}}},
+                   {"integerVariable": {"name": "Flow.i", "initialValue": {"lit": 0}}}])
+    trace = run(document)
+    assert trace.participant_data == {"routingDecision": "counted"}
+    assert [s.detail for s in trace.steps if s.kind in ("loop", "switch")] == ["3 of 3 iterations", "-> case 2"]
