@@ -471,6 +471,14 @@ def _bounded(low: timedelta, high: timedelta) -> Callable[[Any], timedelta]:
     return parse
 
 
+def _file_path(value: Any) -> str:
+    text = str(value).strip()
+    if "\n" in text or text.startswith(("apiVersion", "{")):
+        raise ValueError("got the file's contents; give its path (a kubeconfig carries credentials, keep it out of "
+                         "the stack file)")
+    return text
+
+
 def _text(value: Any) -> str:
     text = str(value).strip()
     if not text:
@@ -586,7 +594,7 @@ def _service_deployment(reader: _Reader) -> ServiceDeployment:
     if target == "external":
         return ServiceDeployment("external")
     kube_context = reader.read("stitchingKubeContext", _text) if reader.raw("stitchingKubeContext") else None
-    kubeconfig = reader.read("stitchingKubeconfig", _text) if reader.raw("stitchingKubeconfig") else None
+    kubeconfig = reader.read("stitchingKubeconfig", _file_path) if reader.raw("stitchingKubeconfig") else None
     if kube_context is None:
         raise reader.error("stitchingKubeContext", "is missing: the kubernetes deployment names the kubeconfig context of "
                                                    "its cluster (`kubectl config get-contexts`), so that a stack never "

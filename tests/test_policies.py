@@ -152,3 +152,12 @@ def test_a_renamed_flow_is_judged_by_the_aliases_the_engine_passes(project_copy:
         assert violations == []
     else:
         assert [v.policy for v in violations] == ["flows-renamed-with-alias"]
+
+
+def test_kubernetes_through_the_default_provider_fails() -> None:
+    token = "kubernetes:apps/v1:Deployment"
+    default = Resource(token, "d", urn("prod", token, "d"), {}, (), "default_4_34_2")
+    explicit = Resource(token, "d", urn("prod", token, "d"), {}, (), "stitching-cluster")
+    assert policies.kubernetes_through_the_stacks_provider([default])[0].startswith(
+        "Kubernetes resource 'd' goes through the default provider (default_4_34_2)")
+    assert policies.kubernetes_through_the_stacks_provider([explicit]) == []

@@ -379,3 +379,11 @@ def test_kubernetes_needs_an_explicit_context() -> None:
     message = error_for(stitchingDeployment="kubernetes", stitchingImage="registry.example.com/stitching:1.0.0")
     assert message.startswith("Pulumi.dev.yaml: genesys-identity:stitchingKubeContext is missing: the kubernetes "
                               "deployment names the kubeconfig context of its cluster")
+
+
+def test_a_kubeconfig_is_named_by_its_path_never_pasted() -> None:
+    values = {**dev_values(), "genesys-identity:stitchingDeployment": "kubernetes",
+              "genesys-identity:stitchingKubeContext": "prod", "genesys-identity:stitchingImage": "r.example.com/s:1.0.0",
+              "genesys-identity:stitchingKubeconfig": "apiVersion: v1\nclusters: []\n"}
+    with pytest.raises(SettingsError, match=r"stitchingKubeconfig must be a kubeconfig file .*got the file's contents"):
+        parse(values, environ={"GENESYS_IDENTITY_STITCHING_DATABASE_URL": "postgresql://db/ids"})
