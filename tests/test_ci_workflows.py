@@ -17,9 +17,10 @@ from tests.conftest import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 # The first major of each action that runs on Node 24 (node20 actions are deprecated on GitHub's runners):
-# actions/checkout v5.0.0 "support for Node.js 24" (actions/checkout#2238), setup-python v6, upload-artifact v6,
-# download-artifact v7, pulumi/actions v7, sticky-pull-request-comment v3.0.4 (uswds/uswds#6740). actionlint's
-# action data agrees (it flags the older majors as node20).
+# actions/checkout v5.0.0 (actions/checkout#2238), setup-python v6, upload-artifact v6.0.0 (actions/upload-artifact#745,
+# `runs.using: node24`), download-artifact v7.0.0 (actions/download-artifact#452), pulumi/actions v7.0.0
+# (pulumi/actions#1407), sticky-pull-request-comment v3.0.4 (uswds/uswds#6740). actionlint's action data agrees
+# (it flags the older majors as node20).
 CURRENT = {"actions/checkout": 5, "actions/setup-python": 6, "actions/upload-artifact": 6,
            "actions/download-artifact": 7, "pulumi/actions": 7, "marocchino/sticky-pull-request-comment": 3}
 
