@@ -48,6 +48,9 @@ def add_commands(flow_commands: argparse._SubParsersAction[argparse.ArgumentPars
     bench.add_argument("--stack", default="dev")
     bench.add_argument("--root", default=".")
     bench.add_argument("--runs", type=int, default=20, help="cold runs to take the median of (default 20)")
+    bench.add_argument("--flow-runs", type=int, default=100,
+                       help="also run each flow N times for the example messages against a throwaway service and print "
+                            "a run's own cost beyond its data action calls (default 100; 0 skips)")
     bench.set_defaults(run=bench_command)
 
 
@@ -135,4 +138,9 @@ def bench_command(args: argparse.Namespace) -> int:
     print(f"  cold (parse + every expression type-checked): median {1000 * statistics.median(cold_times):.1f} ms, "
           f"max {1000 * max(cold_times):.1f} ms over {len(cold_times)} runs")
     print(f"  warm (parse and type checks cached by text):  {1000 * warm:.2f} ms per run")
+    if args.flow_runs > 0:
+        from genesys_identity import flowrun
+
+        for line in flowrun.bench_stack(root.resolve(), args.stack, args.flow_runs):
+            print(line)
     return 0

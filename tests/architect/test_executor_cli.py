@@ -107,3 +107,14 @@ def test_a_flow_archy_would_not_publish_is_refused_before_it_runs(capsys: pytest
     code, out, err = run(capsys, "--flow", str(broken), "--message", str(EXAMPLES / "sms.json"), *service)
     assert code == 2 and out == "" and err.count("\n") == 1
     assert "Archy would not publish this flow: " in err and "transferToQueue" in err
+
+
+def test_flow_bench_also_prints_a_runs_own_cost_for_every_flow(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["flow", "bench", "--root", str(ROOT), "--runs", "1", "--flow-runs", "3"])
+    out = capsys.readouterr().out
+    assert code == 0
+    runs = [line for line in out.splitlines() if line.startswith("run ")]
+    assert [line.split(":")[0] for line in runs] == [
+        "run sms (sms.json)", "run web-messaging (web-authenticated.json)", "run web-messaging (web-guest.json)",
+        "run outcome-workflow (outcome-event.json)"]
+    assert all("3 runs; the flow's own cost beyond its data action calls: median" in line for line in runs)

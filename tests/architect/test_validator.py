@@ -225,7 +225,7 @@ def test_flow_validate_exit_codes(settings: StackSettings, tmp_path: Path) -> No
 
 
 def test_flow_bench_prints_the_validate_time() -> None:
-    done = cli("bench", "--runs", "3")
+    done = cli("bench", "--runs", "3", "--flow-runs", "0")  # the flow-run half: tests/architect/test_executor_cli.py
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("validate 3 flows of stack 'dev' (web-messaging.yaml, sms.yaml, outcome-workflow.yaml;")
