@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STACK ?= dev
 
-.PHONY: demo plan test lint check golden clean serve bench bench-generator
+.PHONY: demo plan test lint check golden clean serve bench bench-generator bench-flows
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ bench: $(STAMP)
 # Time to evaluate the program and write the plan for 1, 10 and 100 web deployments.
 bench-generator: $(STAMP)
 	$(BIN)/python -m genesys_identity bench
+
+# Validating the dev stack's flows, then each flow run for the example messages against a throwaway service
+# (a run's own cost beyond its data action calls).
+bench-flows: $(STAMP)
+	$(BIN)/python -m genesys_identity flow bench --stack $(STACK)
 
 # Rewrite the golden files (rendered artifacts) after an intended change; review the diff before committing.
 golden: $(STAMP)
