@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from genesys_identity.errors import GenesysApiError
@@ -43,6 +44,9 @@ log = logging.getLogger("stitching.genesys")
 
 LEASE_MS = 60_000
 MAX_BACKOFF_MS = 10 * 60_000
+# An operation waiting for a contact (an anonymous profile's conversation) backs off and, after this long, is
+# dead-lettered instead of being polled forever.
+NOT_YET_LIMIT_MS = 24 * 3600_000
 # Our identifier types -> Genesys ContactIdentifier types. OIDC subjects are not mirrored: Genesys links
 # authenticated web messaging itself (identity resolution automerge). Web session ids are the website's
 # own, not Genesys journey cookies, so they have no Genesys type.
@@ -71,7 +75,9 @@ class NotYet(StitchingError):
 
 class MirrorWorker:
     def __init__(self, store: Store, client: GenesysApiClient, division_id: str | None, metrics: Metrics | None = None,
-                 interval_s: float = 1.0, external_source_id: str | None = None) -> None:
+                 interval_s: float = 1.0, external_source_id: str | None = None,
+                 clock: Callable[[], int] = now_ms) -> None:
+        self.clock = clock  # epoch ms, the service's clock (tests inject theirs)
         self.store = store
         self.client = client
         self.division_id = division_id
@@ -112,11 +118,14 @@ class MirrorWorker:
     def drain(self, limit: int = 50) -> int:
         """Run the due operations once; returns how many were attempted."""
         rows = self._claim(limit)
-        for row_id, kind, payload, attempts in rows:
+        for row_id, kind, payload, attempts, created_at in rows:
             try:
                 self._run(kind, json.loads(payload))
-            except NotYet:
-                self._finish(row_id, None, attempts, retry_in_ms=2_000)
+            except NotYet as exc:
+                if self.clock() - created_at > NOT_YET_LIMIT_MS:
+                    self._dead_letter(row_id, kind, json.loads(payload), f"{exc} after 24 hours", None, attempts + 1)
+                else:
+                    self._finish(row_id, None, attempts + 1, retry_in_ms=min(MAX_BACKOFF_MS, 2_000 * 2 ** attempts))
             except DeadLetter as exc:
                 self._dead_letter(row_id, kind, json.loads(payload), str(exc), exc.status, attempts + 1)
             except GenesysApiError as exc:
@@ -133,17 +142,18 @@ class MirrorWorker:
             self.metrics.outbox_pending.set(int(pending[0]) if pending else 0)
         return len(rows)
 
-    def _claim(self, limit: int) -> list[tuple[int, str, str, int]]:
-        now = now_ms()
+    def _claim(self, limit: int) -> list[tuple[int, str, str, int, int]]:
+        now = self.clock()
         with self.store.unit_of_work(["outbox"]) as conn:
-            rows = conn.rows("SELECT id, kind, payload, attempts FROM outbox WHERE done_at IS NULL AND next_attempt_at <= ? "
+            rows = conn.rows("SELECT id, kind, payload, attempts, created_at FROM outbox WHERE done_at IS NULL "
+                             "AND next_attempt_at <= ? "
                              "ORDER BY id LIMIT ?", (now, limit))
             for row in rows:
                 conn.execute("UPDATE outbox SET next_attempt_at = ? WHERE id = ?", (now + LEASE_MS, row[0]))
-        return [(int(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows]
+        return [(int(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4])) for r in rows]
 
     def _finish(self, row_id: int, error: str | None, attempts: int, retry_in_ms: int | None) -> None:
-        now = now_ms()
+        now = self.clock()
         with self.store.unit_of_work(["outbox"]) as conn:
             if retry_in_ms is None:
                 conn.execute("UPDATE outbox SET done_at = ?, last_error = NULL WHERE id = ?", (now, row_id))
@@ -155,7 +165,7 @@ class MirrorWorker:
                      attempts: int) -> None:
         """Take the row out of the queue for good, count it and write it to the profile's audit trail."""
         log.error("genesys mirror %s dead-lettered (HTTP %s): %s", kind, status, error)
-        now = now_ms()
+        now = self.clock()
         profile_id = payload.get("profileId") or payload.get("survivorId")
         with self.store.unit_of_work(["outbox"]) as conn:
             conn.execute("UPDATE outbox SET attempts = ?, done_at = ?, last_error = ? WHERE id = ?",
@@ -182,13 +192,14 @@ class MirrorWorker:
         if kind == "upsert_contact":
             self._upsert(payload["profileId"])
         elif kind == "associate_conversation":
-            contact = self._contact_id(payload["profileId"])
+            contact = self._contact_id(payload["profileId"], follow_merges=True)
             if contact is None:
                 raise NotYet("contact not mirrored yet")
             media_type = MEDIA_TYPES.get(payload["channel"])
             if media_type is None:
                 raise DeadLetter(f"channel {payload['channel']!r} has no Genesys media type", None)
-            body = {"conversationId": payload["conversationId"],
+            # externalContactId names the contact (the path names only the conversation).
+            body = {"externalContactId": contact, "conversationId": payload["conversationId"],
                     "communicationId": self._communication_id(payload["conversationId"], media_type),
                     "mediaType": media_type}
             self.client.put(f"/api/v2/externalcontacts/conversations/{payload['conversationId']}", body)
@@ -215,10 +226,17 @@ class MirrorWorker:
             return {"type": genesys_type, "value": value, "externalSource": {"id": self.external_source_id}}
         return {"type": genesys_type, "value": value}
 
-    def _contact_id(self, profile_id: str) -> str | None:
+    def _contact_id(self, profile_id: str, *, follow_merges: bool = False) -> str | None:
+        """The profile's contact; with ``follow_merges``, that of the profile it was merged into, if so."""
         with self.store.unit_of_work(write=False) as conn:
-            row = conn.one("SELECT external_contact_id FROM profiles WHERE id = ?", (profile_id,))
-        return str(row[0]) if row and row[0] else None
+            for _ in range(16):  # a merge chain is short; the bound only guards against a cycle
+                row = conn.one("SELECT external_contact_id, status, merged_into FROM profiles WHERE id = ?", (profile_id,))
+                if row is None:
+                    return None
+                if row[0] or not follow_merges or row[1] != "merged" or not row[2]:
+                    return str(row[0]) if row[0] else None
+                profile_id = str(row[2])
+        return None
 
     def _upsert(self, profile_id: str) -> None:
         with self.store.unit_of_work(write=False) as conn:

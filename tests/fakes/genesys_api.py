@@ -159,6 +159,8 @@ class FakeGenesys:
         if method == "PUT" and match:
             if body["conversationId"] != match["id"] or match["id"] not in self.conversations:
                 return 404, {"message": f"conversation {match['id']} not found", "status": 404}
+            if body.get("externalContactId") not in self.contacts:
+                return 404, {"message": f"external contact {body.get('externalContactId')} not found", "status": 404}
             self.associations[match["id"]] = body
             return 202, None
         match = re.match(r"^/api/v2/externalcontacts/contacts/(?P<id>[^/]+)/journey/sessions$", path)

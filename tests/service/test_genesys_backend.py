@@ -38,10 +38,10 @@ def genesys_client(fake_genesys: tuple[FakeGenesys, str], sleeps: list[float]) -
 
 
 @pytest.fixture
-def worker(database_url: str, genesys_client: GenesysApiClient) -> Iterator[MirrorWorker]:
-    """The mirror worker, drained by hand in the tests (the app's own worker thread is off)."""
+def worker(database_url: str, genesys_client: GenesysApiClient, clock: Clock) -> Iterator[MirrorWorker]:
+    """The mirror worker, drained by hand in the tests (the app's own worker thread is off), on the service's clock."""
     store = Store(database_url, 2)
-    yield MirrorWorker(store, genesys_client, "div-1", Metrics(), external_source_id=SOURCE)
+    yield MirrorWorker(store, genesys_client, "div-1", Metrics(), external_source_id=SOURCE, clock=clock)
     store.close()
 
 
@@ -90,7 +90,8 @@ def test_profiles_are_mirrored_as_external_contacts_with_upsert_association_and_
     assert sleeps == [2.0]
     assert fake.owner_of("Email", "gina@example.com") != fake.owner_of("Phone", "+12025550143")
     # Web messaging is MESSAGE; the customer's communication comes from the conversation.
-    assert fake.associations["w-1"] == {"conversationId": "w-1", "communicationId": "comm-w-1", "mediaType": "MESSAGE"}
+    assert fake.associations["w-1"] == {"externalContactId": fake.owner_of("Email", "gina@example.com"),
+                                        "conversationId": "w-1", "communicationId": "comm-w-1", "mediaType": "MESSAGE"}
     enrich = [c.body for c in fake.calls if c.path.endswith("/enrich")]
     assert enrich and all(body["action"] == "Upsert" and body["division"] == {"id": "div-1"} for body in enrich)
     assert all("id" not in body for body in enrich)  # a bulk tracker, never a contact selector
@@ -251,3 +252,25 @@ def test_context_falls_back_to_the_genesys_journey_for_the_last_connected_agent(
 def test_the_journey_channel_comes_from_the_message_type(entry: dict[str, str], channel: str | None) -> None:
     require("ConversationChannel", entry, request=False)
     assert _channel(entry) == channel
+
+
+def test_an_anonymous_conversation_backs_off_and_is_dead_lettered_after_a_day(
+    database_url: str, app_factory: Callable[..., TestClient], fake_genesys: tuple[FakeGenesys, str], worker: MirrorWorker,
+) -> None:
+    fake, url = fake_genesys
+    fake.add_conversation("w-anon", "messages")
+    api = _api(app_factory, database_url, url)
+    guest = api.stitch(channel="web", conversationId="w-anon", webSessionId="site-session-9")
+    worker.drain()
+    worker.drain()
+    with worker.store.unit_of_work(write=False) as conn:
+        row = conn.one("SELECT id, attempts, next_attempt_at, done_at FROM outbox WHERE kind = 'associate_conversation'")
+    assert row is not None and row[1] == 1 and row[3] is None  # waiting, with a backoff: not polled every drain
+    with worker.store.unit_of_work(["outbox"]) as conn:
+        conn.execute("UPDATE outbox SET created_at = created_at - ?, next_attempt_at = 0 WHERE id = ?",
+                     (25 * 3600_000, row[0]))
+    worker.drain()
+    [(_, done, error)] = [r for r in _outbox(worker) if r[0] == "associate_conversation"]
+    assert done is not None and str(error) == "dead letter: contact not mirrored yet after 24 hours"
+    assert ("genesys_mirror", "dead_letter") in [(e["action"], e["reason"]) for e in api.audit(guest["profileId"])]
+    assert fake.associations == {} and fake.refused == []
