@@ -326,3 +326,28 @@ def test_values_are_converted_as_architect_converts_them_at_a_destination() -> N
         coerce("abc", INTEGER, rt)
     with pytest.raises(ExpressionRuntimeError, match="ToDecimal: argument 1 is NOT_SET"):
         coerce(NOT_SET, DECIMAL, rt, source=STRING)
+
+
+# -- robustness: any text evaluates or fails with an ExpressionError, never another exception ------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from genesys_identity.architect.expressions import ExpressionError  # noqa: E402
+
+_PIECES = st.sampled_from([
+    "Flow.name", "Flow.count", "Flow.names", "Flow.unset", "NOT_SET", "true", "0", "1", "2.5", '"a"', '"12"', "(", ")",
+    "[", "]", ",", ".", "e164", "+", "-", "*", "/", "%", "^", "==", "<", "!", "~", "&", " and ", " or ", "Append(", "If(",
+    "MakeList(", "GetAt(", "ToString(", "ToInt(", "Left(", "Substring(", "JsonParse(", "Split(", "ToPhoneNumber(",
+    "MakeDuration(", "FindUserById(", "Count(", " ",
+])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_PIECES, min_size=1, max_size=12).map("".join))
+def test_any_text_evaluates_or_raises_an_expression_error(text: str) -> None:
+    runtime = FakeRuntime({"Flow.name": "Ann", "Flow.count": 3, "Flow.names": ["a", "b"], "Flow.unset": NOT_SET})
+    try:
+        evaluate(text, runtime)
+    except ExpressionError as exc:
+        assert str(exc) and "\n" not in str(exc)

@@ -448,3 +448,24 @@ def test_every_expression_of_real_exports_checks_against_its_destination_type(
                 assert problems == [], f"{flow['repo']} {flow['export']}: {text}: {problems}"
             total += 1
     assert total >= 60
+
+
+# -- robustness: any text gives one-line problems, never a traceback -------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PIECES = st.sampled_from([
+    "Flow.name", "Flow.count", "Flow.names", "Flow.doc", "Task.Queue", "Message.Message", "Message.IsAuthenticated",
+    "NOT_SET", "true", "1", "2.5", '"a"', '"\\"', "(", ")", "[", "]", ",", ".", "id", "+", "-", "*", "/", "%", "^", "==",
+    "!=", "<", ">=", "!", "~", "&", "|", " and ", " OR ", "not ", "Append(", "If(", "MakeList(", "GetAt(", "ToString(",
+    "FindUserById(", "Left(", "Nope(", " ", "\n", "$", "'",
+])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_PIECES, min_size=1, max_size=12).map("".join))
+def test_any_text_gives_one_line_problems_and_never_raises(text: str) -> None:
+    for scope in (SMS, WEB, WORKFLOW):
+        problems = check(text, BOOLEAN, scope)
+        assert all(isinstance(p, str) and p and "\n" not in p for p in problems)
