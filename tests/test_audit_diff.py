@@ -216,3 +216,20 @@ def test_git_revisions_are_rendered_in_temporary_worktrees(tmp_path: Path) -> No
     assert "(no plan: the stack does not exist here)" in added.stdout and "`data-actions-integration`" in added.stdout
     worktrees = subprocess.run(["git", "-C", str(clone), "worktree", "list"], capture_output=True, text=True, check=True)
     assert len(worktrees.stdout.strip().splitlines()) == 1  # the temporary worktrees are gone
+
+
+def test_a_report_too_long_for_a_comment_is_trimmed_and_says_so() -> None:
+    big = SMS_FLOW + "".join(f"    - state:\n        name: S{i}\n        actions:\n          - sendResponse:\n"
+                             f"              name: Say {i}\n              messageBody:\n                lit: \"{'x' * 200}\"\n"
+                             for i in range(400))
+    head = diff.PlanFolder(Path("/x"), {"stack": "dev", "resources": [], "participantAttributes": [], "settings": {}},
+                           {"sms.yaml": big})
+    base = diff.PlanFolder(Path("/y"), {"stack": "dev", "resources": [], "participantAttributes": [], "settings": {}},
+                           {"sms.yaml": SMS_FLOW})
+    report = diff.compare(base, head, date="2026-11-22")
+    assert len(report.markdown()) > diff.COMMENT_LIMIT
+    comment = report.comment()
+    assert len(comment) <= diff.COMMENT_LIMIT and "Trimmed to fit a comment" in comment
+    assert comment.count("```") % 2 == 0  # no fence left open
+    small = diff.compare(base, base, date="2026-11-22")
+    assert small.comment() == small.markdown()

@@ -37,6 +37,7 @@ IDENTITY_RESOLUTION = ("pulumi-python:dynamic/genesys:WebDeploymentIdentityResol
 EXPLAINED_TYPES = {"genesys-identity:catalog:ParticipantAttributes", "genesys-identity:flows:Flows", FLOW, ACTION,
                    CONFIGURATION, *IDENTITY_RESOLUTION}
 ATTRIBUTE_FIELDS_INFORMATIONAL = {"description"}
+COMMENT_LIMIT = 60_000  # GitHub's comment body limit is 65536 characters; room for the sticky action's header
 
 
 class DiffError(GenesysIdentityError):
@@ -113,6 +114,21 @@ class Report:
             body += [f"## {section.title}", "", *section.lines, ""]
         return "\n".join(body)
 
+    def comment(self, limit: int = COMMENT_LIMIT) -> str:
+        """The report as a pull request comment (GitHub refuses bodies over 65536 characters): whole when it fits;
+        otherwise without the YAML diffs, then cut, each time saying so and where the whole report is."""
+        text = self.markdown()
+        if len(text) <= limit:
+            return text
+        note = "\n> Trimmed to fit a comment: the whole report (with the YAML diffs) is the workflow's `review-*` artifact.\n"
+        text = re.sub(r"```diff\n.*?```\n", "(YAML diff left out of the comment)\n", text, flags=re.DOTALL)
+        if len(text) + len(note) > limit:
+            text = text[: limit - len(note) - 200].rsplit("\n", 1)[0]
+            if text.count("```") % 2:
+                text += "\n```"
+            text += "\n\n(cut here)"
+        return text + "\n" + note
+
 
 def compare(base: PlanFolder, head: PlanFolder, date: str | None = None) -> Report:
     import datetime
@@ -146,6 +162,7 @@ def write(report: Report, out: Path) -> Path:
         (out / name).write_text(text)
     target = out / "report.md"
     target.write_text(report.markdown())
+    (out / "comment.md").write_text(report.comment())
     return target
 
 
