@@ -78,7 +78,9 @@ class DataActions(pulumi.ComponentResource):
             "config": {
                 "name": args.integration_name,
                 "notes": "Managed by Pulumi (genesys-identity): calls the identity stitching service.",
-                "properties": json.dumps({}),
+                # What Genesys fills in for a custom-rest-actions integration (public CX-as-Code exports of such
+                # integrations carry exactly this): declaring it keeps the next refresh from showing a change.
+                "properties": json.dumps({"clientCertificateAuthority": "Genesys Cloud"}),
                 "credentials": {CREDENTIAL_KEY: credential.id},
             },
         }, child)
