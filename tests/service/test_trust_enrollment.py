@@ -220,3 +220,19 @@ def test_an_anchor_that_conflicts_with_its_profile_enrolls_nothing(api: Api, mig
     assert {t: count(migrated, t) for t in before} == before
     assert api.context(phone=PHONE)["found"] is False
     assert [link["type"] for link in api.profile(parent["profileId"])["links"]] == ["crm", "oidc"]
+
+
+def test_the_policy_function_says_what_the_table_says() -> None:
+    from stitching.domain.identifiers import IdentifierType as T
+    from stitching.domain.trust import Caller, verifiable
+
+    def data_action(channel: str, oidc: bool = True, email: bool = True) -> set[T]:
+        return set(verifiable(Caller.DATA_ACTION, channel, oidc_verified=oidc, trust_email_claim=email))
+
+    assert data_action("sms") == {T.PHONE}
+    assert data_action("web", email=False) == {T.OIDC} and data_action("web", oidc=False) == {T.OIDC}
+    assert data_action("web") == {T.OIDC, T.EMAIL}
+    assert all(data_action(c) == set() for c in ("voice", "whatsapp", "facebook", "instagram", "line", "email", "apple"))
+    assert set(verifiable(Caller.ENROLLMENT, "", oidc_verified=False, trust_email_claim=False)) == {
+        T.OIDC, T.CRM, T.PHONE, T.EMAIL}
+    assert T.WEB_SESSION not in verifiable(Caller.ENROLLMENT, "web", oidc_verified=True, trust_email_claim=True)
