@@ -139,7 +139,7 @@ class FakeGenesys:
             if len(owners) > 1:
                 return 409, {"message": "identifiers belong to several contacts", "status": 409}
             # The request's id is a bulk tracker: it never picks the contact.
-            contact_id = owners.pop() if owners else f"contact-{len(self.contacts) + 1}"
+            contact_id = str(owners.pop()) if owners else f"contact-{len(self.contacts) + 1}"
             contact = self.contacts.setdefault(contact_id, {"id": contact_id, "identifiers": []})
             for ident in identifiers:
                 if not any(i["type"] == ident["type"] and i["value"] == ident["value"] for i in contact["identifiers"]):
@@ -225,7 +225,7 @@ def _response_model(method: str, path: str) -> str | None:
 
 
 def _page(entities: list[dict[str, Any]], query: dict[str, list[str]]) -> dict[str, Any]:
-    size = int((query.get("pageSize") or [PAGE_SIZE])[0])
+    size = int((query.get("pageSize") or [str(PAGE_SIZE)])[0])
     number = int((query.get("pageNumber") or ["1"])[0])
     count = max(1, -(-len(entities) // size))
     return {"entities": entities[(number - 1) * size: number * size], "pageSize": size, "pageNumber": number,
@@ -310,13 +310,14 @@ def serve(state: FakeGenesys) -> tuple[ThreadingHTTPServer, str]:
                     if refused:
                         self._send(*refused)
                         return
+                    assert isinstance(body, dict)  # the model check refuses anything else
                     if response_model == "Recipient":
                         if not (body.get("flow") or {}).get("id"):
                             self._send(400, {"message": "flow.id is required", "status": 400})
                             return
                         recipient = next((r for r in state.recipients if r["id"] == match["id"]),
                                          {"id": match["id"], "messengerType": "sms"})
-                        document = {**recipient, "flow": {"id": body["flow"]["id"]}}
+                        document: dict[str, Any] = {**recipient, "flow": {"id": body["flow"]["id"]}}
                     else:
                         document = body
                     with state.lock:
