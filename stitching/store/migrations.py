@@ -139,69 +139,74 @@ CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit FOR EACH ROW EXE
 
 # One round trip for everything a stitch reads (PostgreSQL). Called after the unit of work's advisory locks on the
 # request's identifier keys. Each query in a VOLATILE PL/pgSQL function reads with a fresh snapshot (READ
-# COMMITTED), so what it reads after a lock wait is current. Three statements on the common path: read the owners
-# and the conversation's profile; lock the involved profiles (sorted, FOR UPDATE); read everything again with the
-# profiles, links, sessions and claimant counts. When the second read differs from the first (a concurrent merge
-# of another identifier moved a link or the conversation in between), it locks the new set too and reads again;
-# a serialization failure after 5 rounds makes the unit of work start over. Returns a JSON document the
-# repository turns into the same views the dialect-neutral reads give (repository.stitch_snapshot).
+# COMMITTED), so what it reads after a lock wait is current. It reads the owners of the keys and the
+# conversation's profile; when there are any, it locks those profiles (sorted, FOR UPDATE) and reads the owners
+# and the conversation again: a concurrent merge of another identifier may have moved a link or the conversation
+# in between; then it locks the new set too and reads again (a serialization failure after 5 rounds makes the
+# unit of work start over). Nothing to lock means nothing can move: an unlinked key or an unknown conversation
+# only gets an owner from a call holding its advisory lock. Then it reads the profiles, their links, the sessions
+# and the claimant counts. Small statements on purpose: each keeps one cached generic plan (a statement with
+# CTEs over array parameters was re-planned on every call and cost several times more).
 _STITCH_SNAPSHOT = """
 CREATE OR REPLACE FUNCTION stitch_snapshot(p_types TEXT[], p_values TEXT[], p_conversation TEXT, p_sessions TEXT[])
-RETURNS JSONB LANGUAGE plpgsql VOLATILE AS $$
+RETURNS JSONB LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
+    v_keys INT := coalesce(array_length(p_types, 1), 0);
+    v_owner TEXT;
     v_owners JSONB;
     v_conversation TEXT;
     v_involved TEXT[];
-    v_doc JSONB;
+    v_seen_owners JSONB;
+    v_seen_conversation TEXT;
+    v_claimants JSONB := '[]'::jsonb;
+    v_count BIGINT;
     v_round INT := 0;
 BEGIN
-    WITH o AS (SELECT l.type, l.value, l.profile_id FROM links l
-                 JOIN unnest(p_types, p_values) AS k (type, value) ON l.type = k.type AND l.value = k.value),
-         c AS (SELECT profile_id FROM conversations WHERE id = p_conversation)
-    SELECT (SELECT coalesce(jsonb_agg(jsonb_build_array(o.type, o.value, o.profile_id) ORDER BY o.type, o.value),
-                            '[]'::jsonb) FROM o),
-           (SELECT profile_id FROM c),
-           (SELECT array_agg(DISTINCT pid ORDER BY pid) FROM (SELECT profile_id AS pid FROM o
-                                                             UNION ALL SELECT profile_id FROM c) AS ids)
-      INTO v_owners, v_conversation, v_involved;
     LOOP
-        IF v_involved IS NOT NULL THEN
-            PERFORM 1 FROM profiles WHERE id = ANY (v_involved) ORDER BY id FOR UPDATE;
+        v_owners := '[]'::jsonb;
+        v_involved := '{}';
+        FOR i IN 1 .. v_keys LOOP
+            SELECT profile_id INTO v_owner FROM links WHERE type = p_types[i] AND value = p_values[i];
+            IF FOUND THEN
+                v_owners := v_owners || jsonb_build_array(jsonb_build_array(p_types[i], p_values[i], v_owner));
+                v_involved := v_involved || v_owner;
+            END IF;
+        END LOOP;
+        SELECT profile_id INTO v_conversation FROM conversations WHERE id = p_conversation;
+        IF FOUND THEN
+            v_involved := v_involved || v_conversation;
         END IF;
-        WITH o AS (SELECT l.type, l.value, l.profile_id FROM links l
-                     JOIN unnest(p_types, p_values) AS k (type, value) ON l.type = k.type AND l.value = k.value),
-             c AS (SELECT profile_id FROM conversations WHERE id = p_conversation),
-             ids AS (SELECT profile_id AS pid FROM o UNION SELECT profile_id FROM c)
-        SELECT jsonb_build_object(
-            'owners', (SELECT coalesce(jsonb_agg(jsonb_build_array(o.type, o.value, o.profile_id) ORDER BY o.type, o.value),
-                                       '[]'::jsonb) FROM o),
-            'conversation', (SELECT profile_id FROM c),
-            'involved', (SELECT coalesce(jsonb_agg(pid ORDER BY pid), '[]'::jsonb) FROM ids),
-            'profiles', (SELECT coalesce(jsonb_agg(jsonb_build_array(p.id, p.created_at, p.last_name, p.date_of_birth)
-                                                   ORDER BY p.id), '[]'::jsonb)
-                           FROM profiles p WHERE p.id IN (SELECT pid FROM ids)),
-            'links', (SELECT coalesce(jsonb_agg(jsonb_build_array(l.profile_id, l.type, l.value, l.verified)
-                                                ORDER BY l.profile_id, l.type, l.value), '[]'::jsonb)
-                        FROM links l WHERE l.profile_id IN (SELECT pid FROM ids)),
-            'sessions', (SELECT coalesce(jsonb_agg(jsonb_build_array(s.id, s.authenticated, s.last_seen_at, s.ended_at)),
-                                         '[]'::jsonb)
-                           FROM web_sessions s WHERE s.id = ANY (p_sessions)),
-            'claimants', (SELECT coalesce(jsonb_agg(jsonb_build_array(n.type, n.value, n.count)), '[]'::jsonb) FROM (
-                            SELECT cl.type, cl.value, count(*) AS count
-                              FROM claims cl JOIN unnest(p_types, p_values) AS k (type, value)
-                                ON cl.type = k.type AND cl.value = k.value
-                             GROUP BY cl.type, cl.value) AS n))
-          INTO v_doc;
-        EXIT WHEN v_doc -> 'owners' = v_owners AND (v_doc ->> 'conversation') IS NOT DISTINCT FROM v_conversation;
-        v_round := v_round + 1;
+        EXIT WHEN cardinality(v_involved) = 0;
+        EXIT WHEN v_round > 0 AND v_owners = v_seen_owners AND v_conversation IS NOT DISTINCT FROM v_seen_conversation;
         IF v_round >= 5 THEN
             RAISE EXCEPTION 'the owners of the identifiers kept changing' USING ERRCODE = 'serialization_failure';
         END IF;
-        v_owners := v_doc -> 'owners';
-        v_conversation := v_doc ->> 'conversation';
-        v_involved := ARRAY(SELECT jsonb_array_elements_text(v_doc -> 'involved'));
+        PERFORM 1 FROM profiles WHERE id = ANY (v_involved) ORDER BY id FOR UPDATE;
+        v_seen_owners := v_owners;
+        v_seen_conversation := v_conversation;
+        v_round := v_round + 1;
     END LOOP;
-    RETURN v_doc;
+    FOR i IN 1 .. v_keys LOOP
+        SELECT count(*) INTO v_count FROM claims WHERE type = p_types[i] AND value = p_values[i];
+        IF v_count > 0 THEN
+            v_claimants := v_claimants || jsonb_build_array(jsonb_build_array(p_types[i], p_values[i], v_count));
+        END IF;
+    END LOOP;
+    RETURN jsonb_build_object(
+        'owners', v_owners,
+        'conversation', v_conversation,
+        'profiles', CASE WHEN cardinality(v_involved) = 0 THEN '[]'::jsonb ELSE (
+            SELECT coalesce(jsonb_agg(jsonb_build_array(p.id, p.created_at, p.last_name, p.date_of_birth) ORDER BY p.id),
+                            '[]'::jsonb)
+              FROM profiles p WHERE p.id = ANY (v_involved)) END,
+        'links', CASE WHEN cardinality(v_involved) = 0 THEN '[]'::jsonb ELSE (
+            SELECT coalesce(jsonb_agg(jsonb_build_array(l.profile_id, l.type, l.value, l.verified)
+                                      ORDER BY l.profile_id, l.type, l.value), '[]'::jsonb)
+              FROM links l WHERE l.profile_id = ANY (v_involved)) END,
+        'sessions', CASE WHEN coalesce(cardinality(p_sessions), 0) = 0 THEN '[]'::jsonb ELSE (
+            SELECT coalesce(jsonb_agg(jsonb_build_array(s.id, s.authenticated, s.last_seen_at, s.ended_at)), '[]'::jsonb)
+              FROM web_sessions s WHERE s.id = ANY (p_sessions)) END,
+        'claimants', v_claimants);
 END;
 $$;
 """
