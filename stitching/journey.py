@@ -14,6 +14,8 @@ from typing import Any, Protocol
 from genesys_identity.errors import GenesysApiError
 from genesys_identity.genesys.rest import GenesysApiClient
 
+MAX_PAGES = 5
+
 
 @dataclass(frozen=True)
 class JourneyHit:
@@ -35,12 +37,23 @@ class GenesysJourneyReader:
         self.client = client
 
     def last_connected(self, external_contact_id: str, since: int, until: int) -> JourneyHit | None:
+        # The sessions of every contact merged into this one too (includeMerged), 200 a page (the maximum), following
+        # the listing's nextUri cursor for a few pages.
+        path: str | None = (f"/api/v2/externalcontacts/contacts/{external_contact_id}/journey/sessions"
+                            "?pageSize=200&includeMerged=true")
+        sessions: list[dict[str, Any]] = []
         try:
-            page = self.client.get(f"/api/v2/externalcontacts/contacts/{external_contact_id}/journey/sessions")
+            for _ in range(MAX_PAGES):
+                if not path:
+                    break
+                page = self.client.get(path) or {}
+                sessions += [s for s in page.get("entities") or [] if isinstance(s, dict)]
+                next_uri = page.get("nextUri")
+                path = str(next_uri) if isinstance(next_uri, str) and next_uri.startswith("/api/v2/") else None
         except GenesysApiError:
             return None  # context still answers from the service's own records; never a 500 for Genesys' outage
         best: JourneyHit | None = None
-        for session in (page or {}).get("entities", []):
+        for session in sessions:
             hit = _hit(session)
             if hit is None or not since <= hit.at <= until:
                 continue

@@ -122,8 +122,10 @@ class FakeGenesys:
         self.refused.extend(found)
         return 400, {"message": "; ".join(found), "code": "bad.request", "status": 400}
 
-    def _external_contacts(self, method: str, path: str, body: Any) -> tuple[int, Any] | None:
+    def _external_contacts(self, method: str, path: str, body: Any,
+                           query: dict[str, list[str]] | None = None) -> tuple[int, Any] | None:
         """Enrich (Upsert keyed on identifiers), merge, conversation association, journey sessions."""
+        query = query or {}
         for verb, pattern, model in _REQUEST_MODELS:
             if method == verb and pattern.match(path):
                 refused = self._check(model, body)
@@ -165,7 +167,13 @@ class FakeGenesys:
             return 202, None
         match = re.match(r"^/api/v2/externalcontacts/contacts/(?P<id>[^/]+)/journey/sessions$", path)
         if method == "GET" and match:
-            return 200, {"entities": self.journey_sessions.get(match["id"], [])}
+            sessions = self.journey_sessions.get(match["id"], [])
+            size = int((query.get("pageSize") or ["25"])[0])
+            start = int((query.get("after") or ["0"])[0])
+            listing: dict[str, Any] = {"entities": sessions[start:start + size]}
+            if start + size < len(sessions):  # a cursor listing (SessionListing.nextUri)
+                listing["nextUri"] = f"{path}?pageSize={size}&after={start + size}"
+            return 200, listing
         match = re.match(r"^/api/v2/conversations/(?P<id>[^/]+)$", path)
         if method == "GET" and match:
             conversation = self.conversations.get(match["id"])
@@ -289,7 +297,7 @@ def serve(state: FakeGenesys) -> tuple[ThreadingHTTPServer, str]:
             parts = urlsplit(self.path)
             path, query = parts.path, parse_qs(parts.query)
             with state.lock:
-                answer = state._external_contacts(method, path, body) or state._listings(method, path, query)
+                answer = state._external_contacts(method, path, body, query) or state._listings(method, path, query)
             if answer is not None:
                 model = _response_model(method, path)
                 if model and answer[0] == 200:

@@ -274,3 +274,21 @@ def test_an_anonymous_conversation_backs_off_and_is_dead_lettered_after_a_day(
     assert done is not None and str(error) == "dead letter: contact not mirrored yet after 24 hours"
     assert ("genesys_mirror", "dead_letter") in [(e["action"], e["reason"]) for e in api.audit(guest["profileId"])]
     assert fake.associations == {} and fake.refused == []
+
+
+def test_the_journey_reads_merged_contacts_sessions_across_pages(
+    fake_genesys: tuple[FakeGenesys, str], genesys_client: GenesysApiClient,
+) -> None:
+    fake, _ = fake_genesys
+    def session(i: int, ended: str) -> dict[str, Any]:
+        return {"id": f"js-{i}", "type": "web", "authenticated": True, "lastConnectedUser": {"id": f"agent-{i}"},
+                "conversationChannels": [{"type": "Messaging", "messageType": "Sms"}],
+                "createdDate": "2026-11-20T09:00:00Z", "endedDate": ended}
+    fake.journey_sessions["contact-1"] = [session(i, "2026-11-20T09:30:00Z") for i in range(250)]
+    fake.journey_sessions["contact-1"][230] = session(230, "2026-11-20T10:00:00Z")  # the latest, on page 2
+    at = int(datetime(2026, 11, 20, 10, tzinfo=UTC).timestamp() * 1000)
+    hit = GenesysJourneyReader(genesys_client).last_connected("contact-1", at - 3600_000, at)
+    assert hit is not None and hit.agent_id == "agent-230" and hit.channel == "sms"
+    paths = [c.path for c in fake.calls if "/journey/sessions" in c.path]
+    assert len(paths) == 2 and "includeMerged=true" in paths[0] and "pageSize=200" in paths[0] and "after=200" in paths[1]
+    assert fake.refused == []
