@@ -37,6 +37,8 @@ class StitchingServiceArgs:
     instance: str = "dev"  # the stack, as a label
     # The stack's trustEmailClaim: the web flow then sends the email claim as verified, and the service accepts it.
     trust_email_claim: bool = False
+    # The enrollment credential of the website backend / CRM sync (distinct from the caller token; None: enrollment off).
+    enrollment_token: pulumi.Input[str] | None = field(default=None, repr=False)
 
 
 def _spec(value: dict[str, Any]) -> Any:
@@ -79,12 +81,14 @@ class StitchingService(pulumi.ComponentResource):
 
         token = pulumi.Output.secret(args.caller_token)
         database_url = pulumi.Output.secret(spec.database_url.reveal())
+        secret_data: dict[str, Any] = {"api-token": token, "database-url": database_url}
+        if args.enrollment_token is not None:
+            secret_data["enrollment-token"] = pulumi.Output.secret(args.enrollment_token)
         secret = k8s.core.v1.Secret(f"{name}-secret", metadata=_meta("stitching"),
-                                    type="Opaque", string_data=_spec({"api-token": token, "database-url": database_url}),
-                                    opts=child)
+                                    type="Opaque", string_data=_spec(secret_data), opts=child)
         # Pods roll when the token or the database URL changes (the digest of both is not secret: the token's
         # 48 random characters make it impossible to invert).
-        revision = pulumi.Output.unsecret(pulumi.Output.all(token, database_url).apply(
+        revision = pulumi.Output.unsecret(pulumi.Output.all(*secret_data.values()).apply(
             lambda parts: hashlib.sha256("\0".join(str(p) for p in parts).encode()).hexdigest()[:16]))
 
         # The secrets reach the process as read-only files (STITCHING_API_TOKEN_FILE, STITCHING_DATABASE_URL_FILE),
@@ -111,6 +115,8 @@ class StitchingService(pulumi.ComponentResource):
             "env": [
                 {"name": "STITCHING_API_TOKEN_FILE", "value": f"{SECRETS_DIR}/api-token"},
                 {"name": "STITCHING_DATABASE_URL_FILE", "value": f"{SECRETS_DIR}/database-url"},
+                *([{"name": "STITCHING_ENROLLMENT_TOKEN_FILE", "value": f"{SECRETS_DIR}/enrollment-token"}]
+                  if args.enrollment_token is not None else []),
                 {"name": "STITCHING_DEFAULT_REGION", "value": spec.default_phone_region},
                 {"name": "STITCHING_CONTEXT_WINDOW", "value": _duration(args.context_window)},
                 {"name": "STITCHING_SESSION_TIMEOUT", "value": _duration(args.session_timeout)},

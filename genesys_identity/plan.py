@@ -20,6 +20,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
+from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -191,6 +192,9 @@ def evaluate(root: Path, stack: str) -> Plan:
 
     monitor = RecordingMonitor(PlanMocks())
     pulumi.runtime.set_all_config(config, secret_config_keys)
+    # A fresh root stack resource per plan: set_mocks keeps an existing one, and with it the stack outputs of an
+    # earlier plan evaluated in the same process.
+    pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(monitor.mocks, project=source.project, stack=stack, preview=True, monitor=monitor)
 
     added = str(root) not in sys.path

@@ -80,9 +80,15 @@ def build(settings: StackSettings, scope: str = "") -> dict[str, pulumi.Output[A
     # stitching service. Rotate: `pulumi up --replace <urn of stitching-caller-token>`.
     caller_token = pulumi_random.RandomPassword(f"{scope}stitching-caller-token", length=48, special=False)
     service_url: pulumi.Input[str] = settings.stitching_service_url
+    service_outputs: dict[str, pulumi.Output[Any]] = {}
     if settings.service.target == "kubernetes":
         # Imported here: the Kubernetes SDK is large, and external stacks never need it.
         from components.stitching_service import StitchingService, StitchingServiceArgs
+
+        # The website backend's / CRM sync's enrollment credential for the deployed service, distinct from the
+        # caller token: `pulumi stack output --show-secrets stitchingEnrollmentToken`.
+        enrollment_token = pulumi_random.RandomPassword(f"{scope}stitching-enrollment-token", length=48, special=False)
+        service_outputs["stitchingEnrollmentToken"] = pulumi.Output.secret(enrollment_token.result)
 
         service = StitchingService(f"{scope}stitching", StitchingServiceArgs(
             deployment=settings.service,
@@ -92,6 +98,7 @@ def build(settings: StackSettings, scope: str = "") -> dict[str, pulumi.Output[A
             session_timeout=settings.web_session_timeout,
             trust_email_claim=settings.trust_email_claim,
             instance=settings.stack,
+            enrollment_token=enrollment_token.result,
         ))
         service_url = service.url
     data_actions = DataActions(f"{scope}data-actions", DataActionsArgs(
@@ -161,4 +168,5 @@ def build(settings: StackSettings, scope: str = "") -> dict[str, pulumi.Output[A
         "externalSourceId": messenger.external_source_id,
         # A change to any participant attribute shows in `pulumi preview` as a changed output.
         "participantAttributeCatalog": pulumi.Output.from_input(digest(attributes)),
+        **service_outputs,
     }

@@ -118,6 +118,7 @@ def test_bad_deployment_settings_name_the_key(project_copy: Path, monkeypatch: p
 def test_the_external_target_only_takes_the_url(project_copy: Path) -> None:
     plan = evaluate(project_copy, "dev")
     assert not [r for r in plan.resources if r["type"].startswith("kubernetes:")]
+    assert "stitchingEnrollmentToken" not in plan.document["outputs"]  # that service keeps its own
     url = {r["name"]: r for r in plan.resources}["data-actions-end-web-session"]["inputs"]["configRequest"]
     assert url["requestUrlTemplate"] == "https://stitching.dev.acme-support.example/v1/sessions/end"
 
@@ -206,3 +207,15 @@ def test_the_policy_pack_passes_the_kubernetes_stack_and_catches_the_default_pro
     [violation] = policies.analyze(policies.analyzer_resources(ambient.document))
     assert violation.policy == "kubernetes-through-the-stacks-provider" and violation.mandatory
     assert violation.message.startswith("Kubernetes resource 'ambient' goes through the default provider (")
+
+
+def test_the_enrollment_credential_is_its_own_secret_file_and_a_secret_output(project_copy: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = kubernetes_stack(project_copy, monkeypatch)
+    raw = {r.name: r.inputs for r in plan.registrations}
+    data = reveal(raw["stitching-secret"]["stringData"])
+    assert data["enrollment-token"] == "(result of stitching-enrollment-token)" != data["api-token"]
+    [deployment] = by_type(plan, "kubernetes:apps/v1:Deployment")
+    env = {e["name"]: e for e in deployment["inputs"]["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["STITCHING_ENROLLMENT_TOKEN_FILE"]["value"] == "/var/run/secrets/stitching/enrollment-token"
+    assert plan.document["outputs"]["stitchingEnrollmentToken"] == MASK
