@@ -135,3 +135,16 @@ def require(model: str, body: Any, *, request: bool = True) -> None:
     """Assert that ``body`` conforms to ``model``, listing every difference."""
     found = problems(model, body, request=request)
     assert not found, "\n".join(found)
+
+
+
+@cache
+def query_parameters(api: str, method: str) -> frozenset[str]:
+    """The query parameters an SDK call may send (its ``query_params['name']`` lines), for ``apis/<api>.py``."""
+    import inspect
+
+    module = importlib.import_module(f"PureCloudPlatformClientV2.apis.{api}")
+    source = inspect.getsource(module)
+    start = source.index(f"def {method}(")
+    end = source.find("\n    def ", start + 1)
+    return frozenset(re.findall(r"query_params\['(\w+)'\]", source[start:end if end > 0 else None]))

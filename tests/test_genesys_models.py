@@ -64,3 +64,14 @@ def test_an_entity_reference_needs_only_its_id_and_unknown_models_are_errors() -
     found = problems("ExternalContact", {"firstName": "a", "lastName": "b", "address": {"city": "x"}})
     assert found == ["ExternalContact.address: the required fields of ContactAddress are not recorded "
                      "(tests/genesys_models.py REQUIRED)"]
+
+
+def test_the_fake_refuses_a_query_parameter_the_sdk_call_does_not_take(fake_genesys: Any, api_client_factory: Any) -> None:
+    from genesys_identity.errors import GenesysApiError
+
+    client = api_client_factory("us-east-1")
+    assert client.get("/api/v2/routing/message/recipients?messengerType=sms&pageSize=100&pageNumber=1") is not None
+    with pytest.raises(GenesysApiError, match="messenger_type is not a query parameter of get_routing_message_recipients"):
+        client.get("/api/v2/routing/message/recipients?messenger_type=sms")
+    with pytest.raises(GenesysApiError, match="no SDK call is recorded for GET /api/v2/users"):
+        client.get("/api/v2/users?pageSize=1")

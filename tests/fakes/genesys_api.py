@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.genesys_models import problems
+from tests.genesys_models import problems, query_parameters
 
 CLIENT_ID = "fake-client-id"
 CLIENT_SECRET = "fake-client-secret-Zq9"
@@ -217,6 +217,34 @@ class FakeGenesys:
         return None
 
 
+# The SDK call of each GET route: its query parameters are the only ones the fake accepts.
+_QUERY_CALLS = (
+    (re.compile(r"^/api/v2/externalcontacts/contacts/[^/]+/journey/sessions$"),
+     "external_contacts_api", "get_externalcontacts_contact_journey_sessions"),
+    (re.compile(r"^/api/v2/conversations/[^/]+$"), "conversations_api", "get_conversation"),
+    (re.compile(r"^/api/v2/integrations/types$"), "integrations_api", "get_integrations_types"),
+    (re.compile(r"^/api/v2/integrations/types/[^/]+/configschemas/[^/]+$"), "integrations_api",
+     "get_integrations_type_configschema"),
+    (re.compile(r"^/api/v2/integrations/credentials/types$"), "integrations_api", "get_integrations_credentials_types"),
+    (re.compile(r"^/api/v2/routing/sms/phonenumbers$"), "routing_api", "get_routing_sms_phonenumbers"),
+    (re.compile(r"^/api/v2/routing/message/recipients$"), "routing_api", "get_routing_message_recipients"),
+    (re.compile(r"^/api/v2/routing/message/recipients/[^/]+$"), "routing_api", "get_routing_message_recipient"),
+    (re.compile(r"^/api/v2/routing/sms/identityresolution/phonenumbers/[^/]+$"), "routing_api",
+     "get_routing_sms_identityresolution_phonenumber"),
+    (re.compile(r"^/api/v2/webdeployments/deployments/[^/]+/identityresolution$"), "web_deployments_api",
+     "get_webdeployments_deployment_identityresolution"),
+)
+
+
+def _unknown_query(path: str, query: dict[str, list[str]]) -> list[str]:
+    for pattern, api, method in _QUERY_CALLS:
+        if pattern.match(path):
+            allowed = query_parameters(api, method)
+            return [f"{key} is not a query parameter of {method} (it takes: {', '.join(sorted(allowed)) or 'none'})"
+                    for key in sorted(query) if key not in allowed]
+    return [f"no SDK call is recorded for GET {path} (tests/fakes/genesys_api.py _QUERY_CALLS)"] if query else []
+
+
 _RESPONSE_MODELS = (
     ("POST", re.compile(r"^/api/v2/externalcontacts/contacts/(enrich|merge)$"), "ExternalContact"),
     ("GET", re.compile(r"^/api/v2/externalcontacts/contacts/[^/]+/journey/sessions$"), "SessionListing"),
@@ -296,6 +324,12 @@ def serve(state: FakeGenesys) -> tuple[ThreadingHTTPServer, str]:
                 return
             parts = urlsplit(self.path)
             path, query = parts.path, parse_qs(parts.query)
+            unknown = _unknown_query(path, query) if method == "GET" else []
+            if unknown:
+                with state.lock:
+                    state.refused.extend(unknown)
+                self._send(400, {"message": "; ".join(unknown), "code": "bad.request", "status": 400})
+                return
             with state.lock:
                 answer = state._external_contacts(method, path, body, query) or state._listings(method, path, query)
             if answer is not None:
