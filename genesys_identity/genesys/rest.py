@@ -1,7 +1,8 @@
 """A small client for the Genesys Cloud Platform API: OAuth client credentials, region-aware URLs, retries.
 
-The official SDK (PureCloudPlatformClientV2, ~14 MB) would serve, but the project needs five calls; a thin
-client keeps the dynamic providers small to serialize and makes every retry decision visible here.
+The official SDK (PureCloudPlatformClientV2, ~170 MB installed) would serve, but the project needs a dozen
+calls; a thin client keeps the dynamic providers small to serialize and makes every retry decision visible
+here. The SDK is a test-only dependency: the tests check every body this client sends against its models.
 """
 
 from __future__ import annotations
