@@ -431,3 +431,50 @@ def test_the_deployed_service_trusts_the_email_claim_as_the_stack_does(project_c
     web = plan.artifacts["flows/web-messaging.yaml"]
     assert f"variable: Flow.emailVerified\n                                        value:\n" \
            f"                                          lit: {trust}" in web
+
+
+def append_problems(flow: dict[str, Any]) -> list[str]:
+    """Every argument of every Append is a literal or ToDisplayString(...): Append refuses NOT_SET (expression
+    catalog), ToDisplayString accepts it (the DudeWheresMyStuff blueprint's message bodies)."""
+    from genesys_identity.architect.expressions import Binary, Call, Index, Literal, Member, Unary, parse
+
+    problems: list[str] = []
+
+    def visit(node: Any, text: str) -> None:
+        if isinstance(node, Call):
+            if node.function.lower() == "append":
+                problems.extend(f"{text}: Append argument {i + 1} is not a literal or ToDisplayString(...)"
+                                for i, arg in enumerate(node.args)
+                                if not isinstance(arg, Literal)
+                                and not (isinstance(arg, Call) and arg.function.lower() == "todisplaystring"))
+            for arg in node.args:
+                visit(arg, text)
+        elif isinstance(node, Binary):
+            visit(node.left, text)
+            visit(node.right, text)
+        elif isinstance(node, Unary):
+            visit(node.operand, text)
+        elif isinstance(node, Member | Index):
+            visit(node.target, text)
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key == "exp" and isinstance(item, str):
+                    visit(parse(item), item)
+                else:
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(flow)
+    return problems
+
+
+def test_append_only_gets_literals_and_display_strings(dev_settings: StackSettings, tmp_path: Path) -> None:
+    for name, flow in rendered(dev_settings).items():
+        assert append_problems(flow) == [], name
+    mutated = changed(tmp_path, "sms.yaml.j2", "ToDisplayString(Flow.contextReason)", "Flow.contextReason")
+    assert append_problems(rendered(dev_settings, mutated)["sms.yaml"]) == [
+        'Append("queue: ", Flow.contextReason): Append argument 2 is not a literal or ToDisplayString(...)']
