@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stitching.devdb import PostgresUnavailable, TemporaryPostgres
+from stitching.errors import RetryTransaction
 from stitching.store import Store
 from tests.service.conftest import AUTH, ROOT, ServiceProcess, make_settings, run_async
 
@@ -297,3 +298,27 @@ def test_a_chunked_body_over_the_limit_is_refused_without_a_length(fuzz_client: 
 
     response = client.post("/v1/stitch", content=chunks(), headers={**AUTH, "Content-Type": "application/json"})
     assert response.status_code == 413
+
+
+# -- a unit of work fails as a whole, also when PostgreSQL reports the error only at COMMIT (pipeline mode) --------
+
+
+def test_a_write_that_fails_at_commit_rolls_back_the_whole_unit_and_the_connection_stays_usable(database_url: str) -> None:
+    store = Store(database_url, 1)  # one connection: the next unit of work must get it back clean
+    store.migrate()
+    try:
+        with store.unit_of_work(["id:test"]) as conn:
+            conn.execute("INSERT INTO profiles (id, created_at) VALUES ('p-1', 0)")
+        with pytest.raises(RetryTransaction), store.unit_of_work(["id:test"]) as conn:
+            conn.execute("INSERT INTO profiles (id, created_at) VALUES ('p-2', 0)")
+            conn.execute("INSERT INTO profiles (id, created_at) VALUES ('p-1', 0)")  # duplicate key
+            conn.execute("INSERT INTO profiles (id, created_at) VALUES ('p-3', 0)")
+        with pytest.raises(ZeroDivisionError), store.unit_of_work(["id:test"]) as conn:
+            conn.execute("INSERT INTO profiles (id, created_at) VALUES ('p-4', 0)")
+            raise ZeroDivisionError  # the caller fails after queuing a write
+        with store.unit_of_work(["id:test"]) as conn:
+            conn.execute("INSERT INTO profiles (id, created_at) VALUES ('p-5', 0)")
+        with store.unit_of_work(write=False, transaction=False) as conn:
+            assert [row[0] for row in conn.rows("SELECT id FROM profiles ORDER BY id")] == ["p-1", "p-5"]
+    finally:
+        store.close()
