@@ -389,7 +389,8 @@ class _Walker:
             self.text((*cpath, "refId"), f"{label}.refId", body["refId"])
         prefix = "State." if item_kind == "state" else "Task."
         local = self.declare(body.get("variables"), (*cpath, "variables"), f"{label}.variables", prefix)
-        paths = self.task_paths.get(ref, frozenset({"default"})) if item_kind == "task" else frozenset()
+        paths = (self.task_paths.get(ref, frozenset({"default"})) if isinstance(ref, str) else frozenset({"default"})
+                 ) if item_kind == "task" else frozenset()
         if item_kind == "task" and "outputPaths" in body:
             self.task_output_paths((*cpath, "outputPaths"), f"{label}.outputPaths", body["outputPaths"])
         scope = _Container(label, item_kind, {**self.flow_variables, **local}, paths)

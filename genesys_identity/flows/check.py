@@ -215,7 +215,7 @@ def policies(document: Document, *, actions: Iterable[ActionDefinition], categor
             if not isinstance(literal, dict):
                 problem((*step.path, "targetQueue"), where,
                         "the queue must be a literal {name: ...} so it can be checked against the stack's queues")
-            elif literal.get("name") not in stack_queues:
+            elif not isinstance(literal.get("name"), str) or literal["name"] not in stack_queues:
                 problem((*step.path, "targetQueue"), where,
                         f"transfers to queue {literal.get('name')!r}, which this stack does not declare "
                         f"(stack queues: {', '.join(sorted(stack_queues))})")

@@ -231,3 +231,42 @@ def test_flow_bench_prints_the_validate_time() -> None:
     assert lines[0].startswith("validate 3 flows of stack 'dev' (web-messaging.yaml, sms.yaml, outcome-workflow.yaml;")
     assert "cold (parse + every expression type-checked): median" in lines[1]
     assert "warm" in lines[2]
+
+
+def test_any_shape_of_input_gives_problems_never_a_crash(settings: StackSettings) -> None:
+    """Random damage to the renders (values of every type in every place, keys dropped, items inserted)."""
+    import copy
+    import random
+
+    flows = {f.spec.output: yaml.safe_load(f.text) for f in render(settings, load_catalog(), load_all())}
+    values = [None, 0, -1, 1.5, True, "", "x", "Flow.x", [], {}, [1, "a"], {"lit": None}, {"exp": 3}, {"a": {"b": []}},
+              {True: 1}, {"noValue": "yes"}, {"lit": {"name": ["q"]}}]
+
+    def places(node: object, path: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        found = [path] if path else []
+        children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else []
+        for key, value in children:
+            found += places(value, (*path, key))
+        return found
+
+    rng = random.Random(20261122)
+    actions, attributes = load_all(), load_catalog()
+    for _ in range(400):
+        file = rng.choice(sorted(flows))
+        document = copy.deepcopy(flows[file])
+        for _ in range(rng.randint(1, 3)):
+            spots = places(document)
+            if not spots:
+                break
+            *parents, last = rng.choice(spots)
+            parent: object = document
+            for key in parents:
+                parent = parent[key]  # type: ignore[index]
+            if isinstance(parent, dict) and rng.random() < 0.3:
+                del parent[last]
+            else:
+                parent[last] = copy.deepcopy(rng.choice(values))  # type: ignore[index]
+        text = yaml.safe_dump(document, sort_keys=False)
+        problems = check.check_flow(file, text, actions=actions, category=settings.name("Identity Stitching"),
+                                    catalog=attributes, queues=(settings.queues.web, settings.queues.sms))
+        assert all(isinstance(p, Problem) and p.line >= 1 for p in problems)
