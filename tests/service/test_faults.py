@@ -155,9 +155,12 @@ def test_the_database_going_away_gives_503_and_service_resumes_when_it_returns(
 # -- SQLite's write lock held elsewhere ------------------------------------------------------------------------
 
 # The Stitch Identity data action gives up after its timeoutSeconds: a 503 must reach it well before that, with
-# time left for the network and Genesys' own handling; half the action's timeout is the bound.
+# time left for the network and Genesys' own handling: within 60 % of the action's timeout (3 s of 5 s; the busy
+# timeout is 2 s, the rest is headroom for this shared machine), and a caller that first queued for a connection
+# within 70 % (waiting for a connection and then for the lock would take twice the busy timeout: 4 s).
 STITCH_ACTION_TIMEOUT_S = json.loads((ROOT / "data_actions" / "stitch-identity.json").read_text())["config"]["timeoutSeconds"]
-BUSY_BOUND_S = STITCH_ACTION_TIMEOUT_S / 2
+BUSY_BOUND_S = STITCH_ACTION_TIMEOUT_S * 0.6
+QUEUED_BOUND_S = STITCH_ACTION_TIMEOUT_S * 0.7
 
 
 def _hold_write_lock(path: Path) -> sqlite3.Connection:
@@ -200,7 +203,7 @@ def test_a_held_sqlite_write_lock_answers_503_well_within_the_data_actions_timeo
 
             results = run_async(burst())
             assert {status for status, _ in results} == {503}, results
-            assert max(elapsed for _, elapsed in results) < BUSY_BOUND_S * 1.5, results  # queued: at most two waits
+            assert max(elapsed for _, elapsed in results) < QUEUED_BOUND_S, results  # one budget, queueing included
 
             holder.rollback()
             assert _timed_stitch(client, "c-2")[0].status_code == 200  # the lock gone, the service answers at once
