@@ -44,7 +44,7 @@ def renders(settings: StackSettings) -> dict[str, Any]:
 
 
 def problems_of(settings: StackSettings, file: str, document: Any) -> tuple[str, list[Problem]]:
-    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=1000)
+    text = yaml.dump(document, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True, width=1000)
     return text, check.check_flow(file, text, actions=load_all(), category=settings.name("Identity Stitching"),
                                   catalog=load_catalog(), queues=(settings.queues.web, settings.queues.sms))
 
@@ -477,7 +477,7 @@ def test_each_edit_is_caught_where_it_was_made(settings: StackSettings, renders:
     document = copy.deepcopy(renders[edit.file])
     if edit.tasks:
         greet_task(document)
-    before = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=1000)
+    before = yaml.dump(document, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True, width=1000)
     where = edit.edit(document)
     text, problems = problems_of(settings, edit.file, document)
     assert text != before, "the edit changed nothing"

@@ -266,7 +266,7 @@ def test_any_shape_of_input_gives_problems_never_a_crash(settings: StackSettings
                 del parent[last]
             else:
                 parent[last] = copy.deepcopy(rng.choice(values))  # type: ignore[index]
-        text = yaml.safe_dump(document, sort_keys=False)
+        text = yaml.dump(document, Dumper=yaml.CSafeDumper, sort_keys=False)
         problems = check.check_flow(file, text, actions=actions, category=settings.name("Identity Stitching"),
                                     catalog=attributes, queues=(settings.queues.web, settings.queues.sms))
         assert all(isinstance(p, Problem) and p.line >= 1 for p in problems)
