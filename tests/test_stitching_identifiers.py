@@ -48,7 +48,7 @@ def test_default_region_applies_only_without_a_country_code() -> None:
     ("+1 987 654 3210", "placeholder"),
     ("+44 0000 000000", "placeholder"),
     ("NaN", "placeholder value"),
-    ("+1 202 555\x000143", "NUL or control character"),
+    ("+1 202 555\x000143", "NUL, control"),
     ("", "placeholder value"),
     ("null", "placeholder value"),
     ("1" * 300, "longer than 255"),
@@ -133,6 +133,9 @@ def test_nul_and_control_characters_are_refused_in_every_identifier() -> None:
     assert caught.value.part == "subject"
     with pytest.raises(IdentifierError, match="NUL"):
         normalize_opaque("CRM\x00-1", IdentifierType.CRM)
+    for invisible in ("alice\u200b@example.com", "\u202eelcia@example.com"):  # zero-width space, bidi override
+        with pytest.raises(IdentifierError, match="invisible format"):
+            normalize_email(invisible)
 
 
 def test_opaque_ids_refuse_whitespace_and_anonymous() -> None:

@@ -114,8 +114,10 @@ def _clean(raw: str, kind: IdentifierType, part: str | None = None) -> str:
     label = f"{kind} {part}" if part else str(kind)
     if len(text) > MAX_RAW_LENGTH:
         raise IdentifierError(f"{label}: longer than {MAX_RAW_LENGTH} characters", part)
-    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text):
-        raise IdentifierError(f"{label}: contains a NUL or control character", part)
+    if any(unicodedata.category(ch) in ("Cc", "Cs", "Cf") for ch in text):
+        # NUL (PostgreSQL text cannot hold it), other controls, lone surrogates, invisible format characters
+        # (zero-width space, bidi overrides) that would make look-alike keys
+        raise IdentifierError(f"{label}: contains a NUL, control or invisible format character", part)
     if is_placeholder(text):
         raise IdentifierError(f"{label}: a placeholder value, not an identifier", part)
     return text
