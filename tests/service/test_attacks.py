@@ -316,3 +316,53 @@ def test_the_real_server_answers_junk_and_nul_without_500_or_a_dropped_connectio
         assert sms.status_code == 200 and sms.json()["decision"] == "matched"
         assert client.get("/readyz").status_code == 200
     assert "Traceback" not in service.log.read_text()
+
+
+# -- a sweep: nasty values in every field of every call, none may give a 5xx ------------------------------------
+
+NASTY: list[Any] = ["", " ", "\x00", "a\x00", "\ud800", "\u202e", "\u200b", "NaN", "[object Object]", "x" * 300, "\U0001f600",
+                    "\uff4e\uff55\uff4c\uff4c", "\u212a", "https://x|y", "https://x", "http://x", "+1 202 555 0143",
+                    "2025550143", "+10000000000", "a@b.c", "ALICE@EXAMPLE.COM", "1970-01-01", "9999-99-99",
+                    "2026-11-22T05:00:00Z", "0", "-1", "true", 1, 1.5, None, True, [], {}, "%00", "\\u0000",
+                    "'; DROP TABLE links; --", "\n", "\t", "web", "sms"]
+STITCH_FIELDS = ["channel", "conversationId", "oidcIssuer", "oidcSubject", "oidcVerified", "crmId", "crmIdVerified", "phone",
+                 "phoneVerified", "email", "emailVerified", "webSessionId", "lastName", "dateOfBirth", "occurredAt"]
+
+
+def test_a_sweep_of_nasty_values_through_every_call_never_gets_a_5xx(api: Api) -> None:
+    import random
+    from urllib.parse import quote
+
+    rng = random.Random(17)
+    json_headers = {**AUTH, "Content-Type": "application/json"}
+    seen: dict[int, int] = {}
+
+    def post(path: str, body: Any, headers: dict[str, str] = json_headers) -> None:
+        response = api.client.post(path, content=json.dumps(body).encode(), headers=headers)
+        seen[response.status_code] = seen.get(response.status_code, 0) + 1
+        assert response.status_code < 500, (path, body, response.text)
+
+    for i in range(60):
+        body: dict[str, Any] = {"channel": rng.choice(["web", "sms"]), "conversationId": f"c-{i}"}
+        for name in rng.sample(STITCH_FIELDS, rng.randint(1, 5)):
+            body[name] = rng.choice(NASTY)
+        post("/v1/stitch", body)
+        anchor = rng.choice([{"crmId": rng.choice(NASTY)}, {"oidcIssuer": rng.choice(NASTY), "oidcSubject": rng.choice(NASTY)},
+                             {}, rng.choice(NASTY)])
+        enrollment: dict[str, Any] = {"source": rng.choice(["crm", "\x00", "", "a b"]), "anchor": anchor}
+        for name in rng.sample(["phone", "email", "crmId", "lastName", "dateOfBirth", "occurredAt"], 2):
+            enrollment[name] = rng.choice(NASTY)
+        post("/v1/enrollments", enrollment, {"Authorization": f"Bearer {ENROLLMENT_TOKEN}", "Idempotency-Key": f"k{i}",
+                                             "Content-Type": "application/json"})
+        value = rng.choice(NASTY)
+        text = "%ED%A0%80" if value == "\ud800" else str(value)
+        response = api.client.get("/v1/context", headers=AUTH, params={
+            rng.choice(["phone", "profileId", "asOf", "excludeConversationId", "windowMinutes"]): text})
+        assert response.status_code < 500, (text, response.text)
+        post("/v1/interactions", {"conversationId": rng.choice(["c-1", value]),
+                                  rng.choice(["agentId", "queueId", "topic", "wrapupCode", "occurredAt"]): rng.choice(NASTY)})
+        post("/v1/links/unlink", {"type": rng.choice(["oidc", "crm", "phone", "email", "web_session"]), "value": value})
+        post("/v1/sessions/end", {"webSessionId": value})
+        assert api.client.get(f"/v1/profiles/{quote(text, safe='')}", headers=AUTH).status_code < 500
+        assert api.client.post(f"/v1/merges/{quote(text, safe='')}/undo", json={}, headers=AUTH).status_code < 500
+    assert seen.get(200, 0) > 0 and seen.get(422, 0) > 100  # the sweep reached both the work and the refusals
