@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -28,8 +29,24 @@ from genesys_identity.settings import StackSettings
 
 
 def load_catalog(settings: StackSettings) -> catalog.Catalog:
-    """The participant attribute catalog with the stack's overlay, validated."""
-    return catalog.load(overlay=settings.catalog_overlay)
+    """The participant attribute catalog with the stack's overlay, validated; read again only when a file changed
+    (the generator benchmark builds many contact centers from the same files)."""
+    overlay = settings.catalog_overlay
+    where = overlay.resolve() if overlay is not None else None
+    return _catalog(overlay, where, _stamp(catalog.DEFAULT_CATALOG), _stamp(where))
+
+
+def _stamp(path: Path | None) -> tuple[int, int] | None:
+    try:
+        status = path.stat() if path is not None else None
+    except OSError:
+        return None  # catalog.load names the missing file
+    return (status.st_mtime_ns, status.st_size) if status is not None else None
+
+
+@functools.lru_cache(maxsize=8)
+def _catalog(overlay: Path | None, where: Path | None, *stamps: tuple[int, int] | None) -> catalog.Catalog:
+    return catalog.load(overlay=overlay)  # keyed by the overlay's absolute path and both files' stamps
 
 
 FLOWS_OUT = Path("build") / "flows"
