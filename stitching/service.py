@@ -136,7 +136,11 @@ class StitchingService:
             body["summary"] = _summary(body["outcomes"])
             return body
 
-        reply = self._unit("stitch", idempotency_key, asdict(req), keys, work)
+        def prefetch(conn: Connection) -> None:  # the same arguments _stitch gives repo.stitch_snapshot
+            repo.prefetch_stitch_snapshot(conn, [c.identifier.key for c in claims], req.conversation_id,
+                                          [c.identifier.value for c in claims if c.type == IdentifierType.WEB_SESSION])
+
+        reply = self._unit("stitch", idempotency_key, asdict(req), keys, work, prefetch)
         if not reply.replayed:
             self.metrics.decisions.labels(reply.body["decision"]).inc()
             for outcome in reply.body["outcomes"]:
@@ -464,7 +468,7 @@ class StitchingService:
     # -- plumbing --------------------------------------------------------------------------------------------
 
     def _unit(self, operation: str, idempotency_key: str | None, payload: dict[str, Any], lock_keys: list[str],
-              work: Callable[[Connection], dict[str, Any]]) -> Reply:
+              work: Callable[[Connection], dict[str, Any]], prefetch: Callable[[Connection], None] | None = None) -> Reply:
         idempotency_key = idempotency_key or None
         if idempotency_key is not None and is_placeholder(idempotency_key):
             raise InvalidRequest("Idempotency-Key", "a placeholder value (null, undefined, 0, ...): every such call "
@@ -474,6 +478,8 @@ class StitchingService:
         for attempt in range(MAX_ATTEMPTS):
             try:
                 with self.store.unit_of_work(keys) as conn:
+                    if prefetch is not None:
+                        prefetch(conn)  # PostgreSQL: the work's first read shares a round trip with the lookup below
                     if idempotency_key:
                         stored = repo.idempotent_response(conn, idempotency_key)
                         if stored is not None:
@@ -669,4 +675,6 @@ def _birth_date(raw: str | None, now_ms_: int) -> str | None:
     today = date.fromtimestamp(now_ms_ / 1000)
     if parsed.year < 1900 or parsed > today:
         raise InvalidRequest("dateOfBirth", "outside 1900-01-01 .. today")
+    if parsed == date(1900, 1, 1):
+        return None  # the usual "unknown" of CRM systems: no evidence either way
     return parsed.isoformat()

@@ -66,11 +66,27 @@ def test_a_crm_parent_and_an_oidc_child_of_one_household_never_merge(api: Api) -
     assert tied["profileId"] == parent["profileId"] and reasons(tied)["oidc"] == "linked:verified_identifier"
 
 
+def test_a_placeholder_birth_date_is_no_evidence(api: Api) -> None:
+    web_login(api, "w-1", "nia")
+    crm = enroll(api, "crm", {"crmId": "CRM-NIA"}, lastName="Ota", dateOfBirth="1900-01-01")
+    # CRM id + surname would be two factors; 1900-01-01 ("unknown") neither adds a third nor contradicts.
+    login = enroll(api, "l", oidc("nia"), crmId="CRM-NIA", dateOfBirth="1900-01-01")
+    assert login["merges"] == [] and reasons(login)["crm"] == "suggested:single_factor"
+    assert api.profile(crm["profileId"])["status"] == "active"
+
+
 def test_a_different_birth_date_refuses_and_household_factors_count_once(api: Api) -> None:
     sms = api.stitch(channel="sms", conversationId="s-1", phone=HOME, phoneVerified=True)
     household = enroll(api, "h", oidc("ann"), phone=HOME, lastName="Smith")  # phone + surname: one factor
     assert household["merges"] == [] and reasons(household)["phone"] == "suggested:single_factor"
     assert api.profile(sms["profileId"])["status"] == "active"
+    # CRM id and email agree, the birth dates differ: the contradiction decides.
+    web_login(api, "w-1", "ola")
+    crm = enroll(api, "crm-ola", {"crmId": "CRM-OLA"}, email="ola@example.com", dateOfBirth="1970-01-02")
+    contradicted = enroll(api, "ola-1", oidc("ola"), crmId="CRM-OLA", email="ola@example.com", dateOfBirth="1980-01-02")
+    assert contradicted["merges"] == [] and reasons(contradicted)["crm"] == "suggested:contradicting_factor"
+    agreeing = enroll(api, "ola-2", oidc("ola"), crmId="CRM-OLA", email="ola@example.com", dateOfBirth="1970-01-02")
+    assert [m["absorbedProfileId"] for m in agreeing["merges"]] == [crm["profileId"]]
 
 
 @pytest.mark.parametrize(("sharing", "merged"), [(6, False), (5, True)])
