@@ -123,18 +123,23 @@ def _measure(store: str, url: str, levels: list[int], requests: int, customers: 
         log.unlink(missing_ok=True)
 
 
-def _operations(phones: list[str]) -> dict[str, Callable[[int], tuple[str, str, dict[str, Any] | None]]]:
-    def noop(i: int) -> tuple[str, str, dict[str, Any] | None]:
-        return "POST", "/v1/noop", None
+Call = tuple[str, str, dict[str, Any] | None, dict[str, str]]  # method, path, JSON body, extra headers
 
-    def stitch(i: int) -> tuple[str, str, dict[str, Any] | None]:
-        # A returning customer texting (matched) every other call, a new sender (created) otherwise.
+
+def _operations(phones: list[str]) -> dict[str, Callable[[int], Call]]:
+    def noop(i: int) -> Call:
+        return "POST", "/v1/noop", None, {}
+
+    def stitch(i: int) -> Call:
+        # A returning customer texting (matched) every other call, a new sender (created) otherwise; with the
+        # Idempotency-Key the flows send (the conversation id and "-stitch").
         phone = phones[i % len(phones)] if i % 2 else f"+1206{2000000 + i % 7000000:07d}"
-        return "POST", "/v1/stitch", {"channel": "sms", "conversationId": f"b-{uuid.uuid4().hex}", "phone": phone,
-                                      "phoneVerified": True}
+        conversation = f"b-{uuid.uuid4().hex}"
+        return ("POST", "/v1/stitch", {"channel": "sms", "conversationId": conversation, "phone": phone,
+                                       "phoneVerified": True}, {"Idempotency-Key": f"{conversation}-stitch"})
 
-    def context(i: int) -> tuple[str, str, dict[str, Any] | None]:
-        return "GET", f"/v1/context?phone={phones[i % len(phones)].replace('+', '%2B')}", None
+    def context(i: int) -> Call:
+        return "GET", f"/v1/context?phone={phones[i % len(phones)].replace('+', '%2B')}", None, {}
 
     return {"noop": noop, "stitch": stitch, "context": context}
 
@@ -169,23 +174,22 @@ def _figure(store: str, name: str, level: int, parts: list[_Sample]) -> Figure:
                   latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, sum(p.errors for p in parts))
 
 
-async def _load(base: str, make: Callable[[int], tuple[str, str, dict[str, Any] | None]], level: int, requests: int,
-                offset: int) -> _Sample:
+async def _load(base: str, make: Callable[[int], Call], level: int, requests: int, offset: int) -> _Sample:
     latencies: list[float] = []
     errors = 0
     counter = iter(range(offset, offset + requests))
     limits = httpx.Limits(max_connections=level, max_keepalive_connections=level)
     async with httpx.AsyncClient(base_url=base, headers=HEADERS, timeout=60, limits=limits) as client:
         for i in range(min(level * 2, 20)):  # warm the connections (with calls the measured ones never repeat)
-            method, path, body = make(5_000_000 + offset + i)
-            await client.request(method, path, json=body)
+            method, path, body, headers = make(5_000_000 + offset + i)
+            await client.request(method, path, json=body, headers=headers)
 
         async def caller() -> None:
             nonlocal errors
             for i in counter:
-                method, path, body = make(i)
+                method, path, body, headers = make(i)
                 started = time.perf_counter()
-                response = await client.request(method, path, json=body)
+                response = await client.request(method, path, json=body, headers=headers)
                 latencies.append(time.perf_counter() - started)
                 errors += response.status_code != 200
 

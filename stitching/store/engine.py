@@ -54,6 +54,7 @@ class Connection:
     def __init__(self, raw: Any, dialect: str) -> None:
         self.raw = raw
         self.dialect = dialect
+        self.prefetched: dict[Any, Any] = {}  # reads sent ahead of need (PostgreSQL pipeline), by what they read
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.dialect == "postgresql" else sql
@@ -63,6 +64,12 @@ class Connection:
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return list(self.raw.execute(self._sql(sql), tuple(params)).fetchall())
+
+    def send(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """PostgreSQL: send a read without waiting for it (pipeline mode); its rows arrive with the next read's
+        round trip. Returns the cursor to fetch them from."""
+        assert self.dialect == "postgresql"
+        return self.raw.execute(self._sql(sql), tuple(params))
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         found = self.rows(sql, params)

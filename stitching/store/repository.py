@@ -95,8 +95,9 @@ def stitch_snapshot(conn: Connection, keys: Sequence[tuple[str, str]], conversat
         involved = set(owners_.values()) | ({row[0]} if row else set())
         return StitchSnapshot(owners_, row[0] if row else None, profiles(conn, involved),
                               sessions(conn, session_ids, owners_, now, timeout_ms), claimants(conn, keys))
-    found = conn.one("SELECT stitch_snapshot(?, ?, ?, ?)",
-                     ([k[0] for k in keys], [k[1] for k in keys], conversation_id, list(session_ids)))
+    sent = conn.prefetched.pop(_snapshot_key(keys, conversation_id, session_ids), None)
+    found = sent.fetchone() if sent is not None else conn.one(
+        "SELECT stitch_snapshot(?, ?, ?, ?)", ([k[0] for k in keys], [k[1] for k in keys], conversation_id, list(session_ids)))
     assert found is not None
     doc: dict[str, Any] = found[0]
     owners_ = {(kind, value): pid for kind, value, pid in doc["owners"]}
@@ -110,6 +111,21 @@ def stitch_snapshot(conn: Connection, keys: Sequence[tuple[str, str]], conversat
     counts.update({(kind, value): int(n) for kind, value, n in doc["claimants"]})
     return StitchSnapshot(owners_, doc["conversation"], profiles_,
                           _session_views(session_ids, session_rows, owners_, now, timeout_ms), counts)
+
+
+def prefetch_stitch_snapshot(conn: Connection, keys: Sequence[tuple[str, str]], conversation_id: str | None,
+                             session_ids: Sequence[str]) -> None:
+    """PostgreSQL: send the snapshot's call now, so it shares a round trip with whatever is read next (the
+    idempotency lookup); ``stitch_snapshot`` with the same arguments then takes its result. SQLite: nothing."""
+    if conn.dialect == "postgresql":
+        conn.prefetched[_snapshot_key(keys, conversation_id, session_ids)] = conn.send(
+            "SELECT stitch_snapshot(?, ?, ?, ?)",
+            ([k[0] for k in keys], [k[1] for k in keys], conversation_id, list(session_ids)))
+
+
+def _snapshot_key(keys: Sequence[tuple[str, str]], conversation_id: str | None,
+                  session_ids: Sequence[str]) -> tuple[Any, ...]:
+    return ("stitch_snapshot", tuple(keys), conversation_id, tuple(session_ids))
 
 
 def _session_views(ids: Iterable[str], rows: dict[str, tuple[bool, int, int | None]],
