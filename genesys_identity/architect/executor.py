@@ -143,6 +143,15 @@ class Executor:
         self.values = Values(self.label, self.runtime, self.directory, channel or self.flow_type,
                              Scope(self.flow_type, dict(self.types), channel))
         self.steps = 0
+        if isinstance(start, InboundMessage):
+            flat: dict[str, Any] = {}
+            for name, value in self.runtime.builtins.items():
+                members = value.items() if isinstance(value, dict) else [("", value)]
+                flat.update({f"{name}.{member}" if member else name: item for member, item in members})
+            self.trace.start = {name: show(value) for name, value in flat.items()
+                                if name.startswith("Message.") and value is not NOT_SET}
+        else:
+            self.trace.start = {name: show(value) for name, value in start.inputs.items()}
         for name, form in self.initial.items():
             self.runtime.variables[name] = self.values.value(form, self.types[name], f"variables: {name}: initialValue")
         if isinstance(start, WorkflowStart):

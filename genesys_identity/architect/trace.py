@@ -62,6 +62,7 @@ class Trace:
     flow: str
     flow_type: str
     channel: str | None
+    start: dict[str, str] = field(default_factory=dict)  # the builtins (Message.*) or workflow inputs the run began with
     steps: list[Step] = field(default_factory=list)
     participant_data: dict[str, str] = field(default_factory=dict)
     responses: list[str] = field(default_factory=list)
@@ -70,7 +71,7 @@ class Trace:
     errors: list[str] = field(default_factory=list)  # runtime errors that invoked the flow's error handling
 
     def to_dict(self) -> dict[str, Any]:
-        return {"flow": self.flow, "flowType": self.flow_type, "channel": self.channel,
+        return {"flow": self.flow, "flowType": self.flow_type, "channel": self.channel, "start": self.start,
                 "steps": [s.to_dict() for s in self.steps], "participantData": self.participant_data,
                 "responses": self.responses, "dataActionCalls": [c.to_dict() for c in self.calls],
                 "errors": self.errors, "outcome": self.outcome.to_dict() if self.outcome else None}
@@ -80,6 +81,8 @@ class Trace:
 
     def text(self) -> str:
         lines = [f"flow {self.flow!r} ({self.flow_type}{', ' + self.channel if self.channel else ''})"]
+        if self.start:
+            lines.append("  started with: " + ", ".join(f"{k}={v}" for k, v in self.start.items()))
         calls = iter(self.calls)
         for step in self.steps:
             lines.append(f"  {step.where} | {step.kind} {step.name!r}{': ' + step.detail if step.detail else ''}")

@@ -371,3 +371,13 @@ def test_a_loop_runs_its_count_with_the_index_and_a_switch_takes_the_first_true_
     trace = run(document)
     assert trace.participant_data == {"routingDecision": "counted"}
     assert [s.detail for s in trace.steps if s.kind in ("loop", "switch")] == ["3 of 3 iterations", "-> case 2"]
+
+
+def test_the_trace_shows_the_message_builtins_the_run_began_with() -> None:
+    signed_in = message.parse({"channel": "webmessaging", "text": "hi", "conversationId": "c-1",
+                               "authenticated": {"sub": "alice-1001", "email": "alice@example.com"}})
+    trace = run(flow([transfer()]), signed_in)
+    assert trace.start["Message.IsAuthenticated"] == "True"
+    assert trace.start["Message.Message.senderAddressInfo.addressDisplayable"] == "'alice-1001'"
+    assert trace.start["Message.ConversationId"] == "'c-1'" and "Message.Message.senderAddressInfo.name" not in trace.start
+    assert "started with: " in trace.text() and trace.to_dict()["start"] == trace.start
