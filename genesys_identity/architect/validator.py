@@ -35,7 +35,7 @@ from typing import Any
 from genesys_identity.actions.definitions import ActionDefinition
 from genesys_identity.architect import model as archy
 from genesys_identity.architect.loader import Document, LoadError, Path, load
-from genesys_identity.architect.typecheck import Scope, assignable, check
+from genesys_identity.architect.typecheck import Scope, check, fits
 from genesys_identity.architect.types import ArchType
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -574,7 +574,7 @@ class _Walker:
         declared = variables.get(name)
         if declared is None:
             self.problem(path, where, f"variable {name!r} is not declared here{_suggest(name, variables)}")
-        elif arch is not None and not assignable(arch, declared):
+        elif arch is not None and not fits(arch, declared):
             self.problem(path, where, f"variable {name!r} is {declared}, but it {verb} {_a(arch)}")
 
     def outputs(self, path: Path, where: str, value: Any, prop: archy.Prop, scope: _Container) -> None:
