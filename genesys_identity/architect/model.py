@@ -25,7 +25,7 @@ PROPERTY_FORMS = frozenset({
     "text", "flag", "value", "output", "reference", "division", "startUpRef", "supportedLanguages",
     "settingsErrorHandling", "variables", "states", "tasks", "actions", "outputPaths", "initialValue", "none",
     "statements", "outputs", "firstTrue", "category", "outputPath", "setAttributes", "getAttributes", "acdSkills",
-    "flowCall",
+    "flowCall", "scheduleEvaluation", "scriptCall",
 })
 LITERAL_SHAPES = frozenset({"string", "integer", "number", "boolean", "duration", "named"})
 

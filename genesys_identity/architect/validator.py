@@ -470,6 +470,10 @@ class _Walker:
             self.acd_skills(path, where, value, scope)
         elif form == "flowCall":
             self.flow_call(path, where, value, prop, scope)
+        elif form == "scheduleEvaluation":
+            self.schedule_evaluation(path, where, value, scope)
+        elif form == "scriptCall":
+            self.script_call(path, where, value, scope)
         else:  # a form the model lists for flow keys only
             self.problem(path, where, f"{kind}: form {form!r} is not modelled for actions")
 
@@ -827,3 +831,52 @@ class _Walker:
                     self.value(fpath, fwhere, form, None, True, scope.variables, scope)
                 else:
                     self.output(fpath, fwhere, form, None, scope.variables)
+
+    def schedule_evaluation(self, path: Path, where: str, value: Any, scope: _Container) -> None:
+        from genesys_identity.architect.types import STRING
+
+        body = value.get("schedule") if isinstance(value, dict) and [_key(k) for k in value] == ["schedule"] else None
+        if not isinstance(body, dict):
+            self.problem(path, where, "needs exactly {schedule: {selectedSchedule:, evaluationTimeZone:, "
+                         "scheduleTimeZone:, evaluate:}} (the one evaluation type in the model)")
+            return
+        spath, swhere = (*path, "schedule"), f"{where}/schedule"
+        keys = ("selectedSchedule", "evaluationTimeZone", "scheduleTimeZone", "evaluate")
+        for key in body:
+            if _key(key) not in keys:
+                self.problem((*spath, _key(key)), swhere, f"a schedule evaluation has no key {_key(key)!r}"
+                             f"{_suggest(_key(key), keys)}")
+        for key in keys:
+            if key not in body:
+                self.problem(spath, swhere, f"a schedule evaluation needs {key!r}")
+        selected = body.get("selectedSchedule")
+        if selected is not None:
+            literal = selected.get("lit") if isinstance(selected, dict) and list(selected) == ["lit"] else None
+            if literal is not None:
+                if not isinstance(literal, dict) or list(literal) != ["name"] or not isinstance(literal["name"], str):
+                    self.problem((*spath, "selectedSchedule", "lit"), f"{swhere}/selectedSchedule",
+                                 "a Schedule literal is {name: <schedule name>}")
+            else:  # an expression: the expression language has no Schedule type, so any result is accepted
+                self.value((*spath, "selectedSchedule"), f"{swhere}/selectedSchedule", selected, None, False,
+                           scope.variables, scope)
+        if "evaluationTimeZone" in body:
+            self.text((*spath, "evaluationTimeZone"), f"{swhere}/evaluationTimeZone", body["evaluationTimeZone"])
+        if "scheduleTimeZone" in body:
+            self.value((*spath, "scheduleTimeZone"), f"{swhere}/scheduleTimeZone", body["scheduleTimeZone"], STRING,
+                       False, scope.variables, scope)
+        if "evaluate" in body and body["evaluate"] != {"now": True}:
+            self.problem((*spath, "evaluate"), f"{swhere}/evaluate", "needs {now: true} (the one form in the model)")
+
+    def script_call(self, path: Path, where: str, value: Any, scope: _Container) -> None:
+        if not isinstance(value, dict) or len(value) != 1:
+            self.problem(path, where, "needs exactly one script: {<script name>: {inputs: {...}}}")
+            return
+        (script, body), = value.items()
+        cpath, cwhere = (*path, _key(script)), f"{where}[{_key(script)}]"
+        inputs = body.get("inputs") if isinstance(body, dict) and [_key(k) for k in body] == ["inputs"] else None
+        if not isinstance(inputs, dict):
+            self.problem(cpath, cwhere, "needs exactly {inputs: {<script input>: <value>}}")
+            return
+        for key, form in inputs.items():
+            self.value((*cpath, "inputs", _key(key)), f"{cwhere}/inputs.{_key(key)}", form, None, True,
+                       scope.variables, scope)

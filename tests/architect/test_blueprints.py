@@ -45,6 +45,21 @@ def test_the_blueprints_hold_what_the_old_checker_refused() -> None:
                       "- endTask:", "exp: FindQueueById(", "acdSkills:", "- jsonVariable:"):
         assert construct in voice
     assert "- wait:" in filled("negative-sentiment-workflow.yaml")
+    assert "- evaluateSchedule:" in filled("hours-differentiator-message-flow.yaml")
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("evaluate:\n                    now: true", "evaluate:\n                    later: true", "needs {now: true}"),
+    ("evaluationTimeZone:", "evaluationTimezone:", "a schedule evaluation has no key 'evaluationTimezone'"),
+    ("                inactive:\n", "                inactiv:\n", "unknown output path 'inactiv'"),
+    ("customer question:\n                                exp: State.Question",
+     "customer question:\n                                exp: State.Questions", "State.Questions"),
+])
+def test_an_edit_of_the_schedule_blueprint_is_caught(old: str, new: str, message: str) -> None:
+    text = filled("hours-differentiator-message-flow.yaml")
+    assert old in text
+    problems = validate(text.replace(old, new, 1), "hours.yaml", channel="webmessaging")
+    assert any(message in p.message for p in problems), [str(p) for p in problems]
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [
