@@ -10,7 +10,8 @@ Archy would not refuse but the product needs. Policy problems carry ``kind="poli
   paths still reach a queue (a transfer on the path or after the call): no customer is dropped;
 - every participant attribute a flow reads or writes is a literal name from the catalog; a ``Context.*``
   attribute read with getParticipantData is one the catalog declares with source ``messenger_database``;
-- every queue a flow transfers to is a literal name of one of the stack's queues.
+- every queue a flow transfers to, and the queue its error handling sends to, is a literal name of one of the
+  stack's queues.
 
 Each render is parsed once (``architect.loader``, cached by text): the validator, the policies and
 ``data_action_calls`` share the same document.
@@ -203,6 +204,23 @@ def policies(document: Document, *, actions: Iterable[ActionDefinition], categor
     def problem(path: Path, where: str, message: str) -> None:
         problems.append(Problem(document.file, document.line(path), where, message, "policy"))
 
+    if isinstance(root, dict) and len(root) == 1:
+        (flow_type, flow), = root.items()
+        handling = ((flow.get("settingsErrorHandling") or {}).get("errorHandling") if isinstance(flow, dict)
+                    and isinstance(flow.get("settingsErrorHandling"), dict) else None)
+        queue = handling.get("queue") if isinstance(handling, dict) else None
+        if isinstance(queue, dict):
+            target = queue.get("targetQueue")
+            literal = target.get("lit") if isinstance(target, dict) else None
+            name = literal.get("name") if isinstance(literal, dict) else None
+            path: Path = (str(flow_type), "settingsErrorHandling", "errorHandling", "queue", "targetQueue")
+            where = f"{flow_type}.settingsErrorHandling.errorHandling.queue.targetQueue"
+            if not isinstance(name, str):
+                problem(path, where, "the error queue must be a literal {name: ...} so it can be checked against the "
+                                     "stack's queues")
+            elif name not in stack_queues:
+                problem(path, where, f"errors go to queue {name!r}, which this stack does not declare "
+                                     f"(stack queues: {', '.join(sorted(stack_queues))})")
     for step in _steps(document):
         if step.kind == "callData":
             _call_policies(step, contracts, message_flow, problem)

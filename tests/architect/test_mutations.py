@@ -455,6 +455,7 @@ EDITS = [
     Edit("policy-failure-path-drops", WEB, _remove_transfer, "the failure path never reaches a queue", kind="policy"),
     Edit("policy-attribute-not-in-catalog", SMS, _attribute("setParticipantData", lambda a: a.update(name={"lit": "favouriteColour"})), "participant attribute 'favouriteColour' is not in the catalog", kind="policy"),
     Edit("policy-foreign-queue", WEB, _queue("Somebody Else's Queue"), "which this stack does not declare", kind="policy"),
+    Edit("policy-foreign-error-queue", SMS, _error_handling({"queue": {"targetQueue": {"lit": {"name": "Elsewhere"}}}}), "errors go to queue 'Elsewhere', which this stack does not declare", kind="policy"),
 ]
 
 

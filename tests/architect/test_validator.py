@@ -189,12 +189,14 @@ def test_policy_problems_are_reported_apart(settings: StackSettings) -> None:
     problems = check.check_flow("web-messaging.yaml", web.text.replace(f'name: "{settings.queues.web}"', 'name: "Elsewhere"'),
                                 actions=load_all(), category=settings.name("Identity Stitching"), catalog=load_catalog(),
                                 queues=(settings.queues.web, settings.queues.sms))
-    assert [p.kind for p in problems] == ["policy"]
+    assert [p.kind for p in problems] == ["policy", "policy"]  # the error queue and the transfer
+    assert "errors go to queue 'Elsewhere'" in problems[0].message
+    assert "transfers to queue 'Elsewhere'" in problems[1].message
     with pytest.raises(check.FlowCheckError) as caught:
         check.require_valid([*problems, Problem("x.yaml", 3, "state[A]", "an Archy problem")])
     assert str(caught.value).splitlines() == [
         "rendered flows failed their checks:", "Archy conformance:", "  x.yaml:3: state[A]: an Archy problem",
-        "project policies:", f"  {problems[0]}"]
+        "project policies:", f"  {problems[0]}", f"  {problems[1]}"]
 
 
 # -- the commands -------------------------------------------------------------------------------------------------
