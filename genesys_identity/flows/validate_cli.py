@@ -61,7 +61,12 @@ def _settings(root: Path, stack: str) -> StackSettings:
 
 def validate_command(args: argparse.Namespace) -> int:
     root = Path(args.root)
-    actions: list[ActionDefinition] = [] if args.no_contracts else load_all(root / args.actions)
+    folder = root / args.actions
+    if not args.no_contracts and not folder.is_dir():
+        print(f"{folder}: no data action definitions there (give --actions DIR, or --no-contracts for a flow that "
+              "calls someone else's actions)")
+        return 2
+    actions: list[ActionDefinition] = [] if args.no_contracts else load_all(folder)
     settings = _settings(root, args.stack) if args.stack else None
     attributes = catalog.load(overlay=settings.catalog_overlay) if settings is not None else None
     unreadable = False

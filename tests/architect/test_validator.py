@@ -221,6 +221,10 @@ def test_flow_validate_exit_codes(settings: StackSettings, tmp_path: Path) -> No
     assert all(": policy: " in line for line in lines[1:]) and any("'Elsewhere'" in line for line in lines[1:])
     assert all(": policy: " not in line for line in cli("validate", *files).stdout.splitlines())
 
+    no_contracts = cli("validate", "--actions", str(tmp_path / "no-such-folder"), *files)
+    assert no_contracts.returncode == 2
+    assert no_contracts.stdout.startswith(f"{tmp_path / 'no-such-folder'}: no data action definitions there")
+
     missing = cli("validate", str(tmp_path / "nope.yaml"), *files)
     assert missing.returncode == 2
     assert missing.stdout.splitlines()[0] == f"{tmp_path / 'nope.yaml'}: cannot be read: No such file or directory"
