@@ -49,44 +49,121 @@ def lock_id(key: str) -> int:
 
 
 class Connection:
-    """One open connection inside a unit of work; SQL is written with ``?`` placeholders for both dialects."""
+    """One open connection inside a unit of work; SQL is written with ``?`` placeholders for both dialects.
 
-    def __init__(self, raw: Any, dialect: str) -> None:
+    A PostgreSQL unit of work is *batched*: statements whose results nobody reads yet (BEGIN, the advisory
+    locks, writes) are bound on the client (literals, strings quoted by libpq) and queued;
+    the next read sends the queue and the read as one multi-statement query, and COMMIT sends what is left. So
+    a unit of work costs one round trip per read plus one for COMMIT, and the driver's per-statement work is
+    done once per round trip. An error in any queued statement aborts the rest and surfaces where it is sent
+    (at the next read or at COMMIT) as the same exception."""
+
+    def __init__(self, raw: Any, dialect: str, batched: bool = False) -> None:
         self.raw = raw
         self.dialect = dialect
-        self.prefetched: dict[Any, Any] = {}  # reads sent ahead of need (PostgreSQL pipeline), by what they read
+        self.prefetched: dict[Any, Any] = {}  # reads sent ahead of need, by what they read
+        self._queue: list[tuple[bytes, _Pending | None]] | None = [] if batched else None
+        self._escaping = psycopg.pq.Escaping(raw.pgconn) if batched else None
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.dialect == "postgresql" else sql
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self.raw.execute(self._sql(sql), tuple(params))
+        if self._queue is not None:
+            self._queue.append((self._bind(sql, params), None))
+        else:
+            self.raw.execute(self._sql(sql), tuple(params))
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        if self._queue is not None:
+            return self.send(sql, params).fetchall()
         return list(self.raw.execute(self._sql(sql), tuple(params)).fetchall())
 
-    def send(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        """PostgreSQL: send a read without waiting for it (pipeline mode); its rows arrive with the next read's
-        round trip. Returns the cursor to fetch them from."""
-        assert self.dialect == "postgresql"
-        return self.raw.execute(self._sql(sql), tuple(params))
+    def send(self, sql: str, params: Sequence[Any] = ()) -> _Pending:
+        """Queue a read without waiting for it (PostgreSQL); its rows arrive with the next round trip. Elsewhere
+        the read runs at once."""
+        pending = _Pending(self)
+        if self._queue is not None:
+            self._queue.append((self._bind(sql, params), pending))
+        else:
+            pending.rows = self.rows(sql, params)
+        return pending
+
+    def flush(self) -> None:
+        """Send what is queued, as one query, and hand each queued read its rows."""
+        if not self._queue:
+            return
+        queued, self._queue = self._queue, []
+        cursor = self.raw.cursor()
+        cursor.execute(b";\n".join(statement for statement, _ in queued))
+        for number, (_, pending) in enumerate(queued):
+            if pending is not None:
+                pending.rows = list(cursor.fetchall()) if cursor.description is not None else []
+            if number + 1 < len(queued) and not cursor.nextset():
+                raise psycopg.InterfaceError(f"{len(queued)} statements sent, {number + 1} results received")
+
+    def _bind(self, sql: str, params: Sequence[Any]) -> bytes:
+        """The statement with its ``?`` replaced by SQL literals; strings are quoted by libpq (PQescapeLiteral,
+        which knows the connection's encoding and string settings)."""
+        parts = sql.split("?")
+        if len(parts) != len(params) + 1:
+            raise psycopg.ProgrammingError(f"{len(parts) - 1} placeholders, {len(params)} parameters")
+        out = [parts[0]]
+        for value, part in zip(params, parts[1:], strict=True):
+            out.append(self._literal(value))
+            out.append(part)
+        return "".join(out).encode()
+
+    def _literal(self, value: Any) -> str:
+        if value is None:
+            return "NULL"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int):
+            return str(value)
+        if isinstance(value, str):
+            assert self._escaping is not None
+            if "\x00" in value:
+                raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+            return bytes(self._escaping.escape_literal(value.encode())).decode()
+        if isinstance(value, list | tuple):
+            return "ARRAY[" + ", ".join(self._literal(item) for item in value) + "]" if value else "'{}'"
+        raise psycopg.ProgrammingError(f"cannot send a {type(value).__name__} as an SQL literal")
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         found = self.rows(sql, params)
         return found[0] if found else None
 
     def lock_keys(self, keys: Sequence[str]) -> None:
-        """Advisory locks in one round trip, taken left to right in a fixed order (two units never deadlock)."""
+        """Advisory locks taken left to right in a fixed order (two units never deadlock); queued with BEGIN."""
         if self.dialect == "postgresql" and keys:
             ids = sorted({lock_id(key) for key in keys})
-            self.raw.execute("SELECT " + ", ".join("pg_advisory_xact_lock(%s)" for _ in ids), ids)
+            self.execute("SELECT " + ", ".join("pg_advisory_xact_lock(?)" for _ in ids), ids)
 
     def lock_profiles(self, ids: Sequence[str]) -> None:
         if self.dialect == "postgresql" and ids:
-            self.raw.execute("SELECT id FROM profiles WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (sorted(set(ids)),))
+            self.rows("SELECT id FROM profiles WHERE id = ANY(?) ORDER BY id FOR UPDATE", (sorted(set(ids)),))
 
     def in_clause(self, count: int) -> str:
         return "(" + ",".join("?" * count) + ")"
+
+
+class _Pending:
+    """The rows of a queued read; asking for them sends the queue if it has not gone yet."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.rows: list[tuple[Any, ...]] | None = None
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        if self.rows is None:
+            self.conn.flush()
+        assert self.rows is not None
+        return self.rows
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        found = self.fetchall()
+        return found[0] if found else None
 
 
 class Store:
@@ -130,9 +207,9 @@ class Store:
                      transaction: bool = True) -> Iterator[Connection]:
         """One transaction; retried by the caller on ``RetryTransaction``; 503-worthy failures become StoreUnavailable.
 
-        PostgreSQL runs it in pipeline mode: statements whose results nobody reads (BEGIN, the advisory locks,
-        the writes, COMMIT) go out without waiting, so a unit of work costs one round trip per read it makes
-        plus one for COMMIT. Their errors surface at the next read or at COMMIT, as the same exceptions.
+        PostgreSQL batches it (see ``Connection``): statements whose results nobody reads (BEGIN, the advisory
+        locks, the writes, COMMIT) go with the next read or with COMMIT, so a unit of work costs one round trip
+        per read it makes plus one for COMMIT. Their errors surface there, as the same exceptions.
         ``transaction=False`` (reads of a single statement only, which is its own consistent snapshot) sends no
         BEGIN or COMMIT at all."""
         try:
@@ -153,7 +230,7 @@ class Store:
                     yield Connection(pg, "postgresql")
             else:
                 with self._pool.connection() as pg:
-                    yield from _pipelined_transaction(pg, lock_keys if write else ())
+                    yield from _batched_transaction(pg, lock_keys if write else ())
         except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure, psycopg.errors.UniqueViolation,
                 sqlite3.IntegrityError) as exc:
             raise RetryTransaction(_describe(exc)) from None
@@ -205,17 +282,16 @@ class Store:
         return HEAD
 
 
-def _pipelined_transaction(pg: psycopg.Connection[Any], lock_keys: Sequence[str]) -> Iterator[Connection]:
-    """BEGIN, the advisory locks, the caller's statements and COMMIT in pipeline mode: only the caller's reads
-    and the final sync wait for the server. (psycopg's own transaction block would sync after BEGIN and before
-    COMMIT: two more round trips.) Any failure, in the caller or at COMMIT, rolls back."""
+def _batched_transaction(pg: psycopg.Connection[Any], lock_keys: Sequence[str]) -> Iterator[Connection]:
+    """BEGIN and the advisory locks go with the first read, the writes and COMMIT together at the end (see
+    ``Connection``). Any failure, in the caller or in what the server ran, rolls back."""
+    conn = Connection(pg, "postgresql", batched=True)
     try:
-        with pg.pipeline():
-            pg.execute("BEGIN")
-            conn = Connection(pg, "postgresql")
-            conn.lock_keys(lock_keys)
-            yield conn
-            pg.execute("COMMIT")
+        conn.execute("BEGIN")
+        conn.lock_keys(lock_keys)
+        yield conn
+        conn.execute("COMMIT")
+        conn.flush()
     except BaseException:
         if not pg.broken and pg.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             with contextlib.suppress(psycopg.Error):

@@ -115,7 +115,7 @@ def stitch_snapshot(conn: Connection, keys: Sequence[tuple[str, str]], conversat
 
 def prefetch_stitch_snapshot(conn: Connection, keys: Sequence[tuple[str, str]], conversation_id: str | None,
                              session_ids: Sequence[str]) -> None:
-    """PostgreSQL: send the snapshot's call now, so it shares a round trip with whatever is read next (the
+    """PostgreSQL: queue the snapshot's call now, so it shares a round trip with whatever is read next (the
     idempotency lookup); ``stitch_snapshot`` with the same arguments then takes its result. SQLite: nothing."""
     if conn.dialect == "postgresql":
         conn.prefetched[_snapshot_key(keys, conversation_id, session_ids)] = conn.send(

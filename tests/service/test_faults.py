@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -324,5 +325,34 @@ def test_a_write_that_fails_at_commit_rolls_back_the_whole_unit_and_the_connecti
             conn.execute("INSERT INTO profiles (id, created_at) VALUES ('p-5', 0)")
         with store.unit_of_work(write=False, transaction=False) as conn:
             assert [row[0] for row in conn.rows("SELECT id FROM profiles ORDER BY id")] == ["p-1", "p-5"]
+    finally:
+        store.close()
+
+
+TRICKY_TEXT = ["O'Brien", "back\\slash\\'", "100%s %(x)s", "? ?", "é 漢字 😀", "$$ $x$", "-- c", "'; DROP TABLE audit; --",
+               "E'\\x41'", "\t\n\r", ""]
+
+
+def test_values_reach_the_database_exactly_as_given_whatever_they_contain(database_url: str) -> None:
+    """PostgreSQL units of work bind values as literals on the client (to batch statements): quoting must be exact."""
+    store = Store(database_url, 1)
+    store.migrate()
+    try:
+        with store.unit_of_work(["id:test"]) as conn:
+            for number, text in enumerate(TRICKY_TEXT):
+                conn.execute("INSERT INTO profiles (id, created_at, last_name, date_of_birth) VALUES (?, ?, ?, ?)",
+                             (f"p-{number}", -(2**62) + number, text, None))
+            conn.execute("UPDATE profiles SET date_of_birth = ? WHERE id = ? AND last_name = ?", ("x", "p-0", TRICKY_TEXT[0]))
+            read_inside = conn.rows("SELECT id FROM profiles WHERE last_name = ANY(?) ORDER BY id", (TRICKY_TEXT,)) \
+                if conn.dialect == "postgresql" else None
+        with store.unit_of_work(write=False) as conn:
+            stored = conn.rows("SELECT id, created_at, last_name, date_of_birth FROM profiles ORDER BY created_at")
+        assert [(row[1], row[2]) for row in stored] == [(-(2**62) + n, text) for n, text in enumerate(TRICKY_TEXT)]
+        assert [row[3] for row in stored] == ["x"] + [None] * (len(TRICKY_TEXT) - 1)
+        if read_inside is not None:
+            assert len(read_inside) == len(TRICKY_TEXT)
+        if store.dialect == "postgresql":  # PostgreSQL text cannot hold NUL: refused before anything is sent
+            with pytest.raises(psycopg.DataError, match="NUL"), store.unit_of_work(["id:test"]) as conn:
+                conn.execute("INSERT INTO profiles (id, created_at) VALUES (?, ?)", ("nul\x00id", 0))
     finally:
         store.close()
