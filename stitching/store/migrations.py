@@ -145,19 +145,26 @@ CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit FOR EACH ROW EXE
 # in between; then it locks the new set too and reads again (a serialization failure after 5 rounds makes the
 # unit of work start over). Nothing to lock means nothing can move: an unlinked key or an unknown conversation
 # only gets an owner from a call holding its advisory lock. Then it reads the profiles, their links, the sessions
-# and the claimant counts. Small statements on purpose: each keeps one cached generic plan (a statement with
-# CTEs over array parameters was re-planned on every call and cost several times more).
+# and the claimant counts. Small statements with `=` on a key on purpose: each keeps one cached plan that uses
+# the index (a statement with CTEs over array parameters was re-planned on every call and cost several times
+# more; a generic plan for `id = ANY(array)` may scan the whole table).
 _STITCH_SNAPSHOT = """
 CREATE OR REPLACE FUNCTION stitch_snapshot(p_types TEXT[], p_values TEXT[], p_conversation TEXT, p_sessions TEXT[])
-RETURNS JSONB LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan AS $$
+RETURNS JSONB LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     v_keys INT := coalesce(array_length(p_types, 1), 0);
     v_owner TEXT;
     v_owners JSONB;
     v_conversation TEXT;
     v_involved TEXT[];
+    v_id TEXT;
     v_seen_owners JSONB;
     v_seen_conversation TEXT;
+    v_row JSONB;
+    v_rows JSONB;
+    v_profiles JSONB := '[]'::jsonb;
+    v_links JSONB := '[]'::jsonb;
+    v_sessions JSONB := '[]'::jsonb;
     v_claimants JSONB := '[]'::jsonb;
     v_count BIGINT;
     v_round INT := 0;
@@ -176,15 +183,33 @@ BEGIN
         IF FOUND THEN
             v_involved := v_involved || v_conversation;
         END IF;
+        v_involved := ARRAY(SELECT DISTINCT x FROM unnest(v_involved) AS x ORDER BY x);
         EXIT WHEN cardinality(v_involved) = 0;
         EXIT WHEN v_round > 0 AND v_owners = v_seen_owners AND v_conversation IS NOT DISTINCT FROM v_seen_conversation;
         IF v_round >= 5 THEN
             RAISE EXCEPTION 'the owners of the identifiers kept changing' USING ERRCODE = 'serialization_failure';
         END IF;
-        PERFORM 1 FROM profiles WHERE id = ANY (v_involved) ORDER BY id FOR UPDATE;
+        FOREACH v_id IN ARRAY v_involved LOOP  -- sorted: two callers lock in the same order
+            PERFORM 1 FROM profiles WHERE id = v_id FOR UPDATE;
+        END LOOP;
         v_seen_owners := v_owners;
         v_seen_conversation := v_conversation;
         v_round := v_round + 1;
+    END LOOP;
+    FOREACH v_id IN ARRAY v_involved LOOP
+        SELECT jsonb_build_array(p.id, p.created_at, p.last_name, p.date_of_birth) INTO v_row FROM profiles p WHERE p.id = v_id;
+        v_profiles := v_profiles || jsonb_build_array(v_row);
+        SELECT coalesce(jsonb_agg(jsonb_build_array(l.profile_id, l.type, l.value, l.verified) ORDER BY l.type, l.value),
+                        '[]'::jsonb)
+          INTO v_rows FROM links l WHERE l.profile_id = v_id;
+        v_links := v_links || v_rows;
+    END LOOP;
+    FOR i IN 1 .. coalesce(array_length(p_sessions, 1), 0) LOOP
+        SELECT jsonb_build_array(s.id, s.authenticated, s.last_seen_at, s.ended_at) INTO v_row
+          FROM web_sessions s WHERE s.id = p_sessions[i];
+        IF FOUND THEN
+            v_sessions := v_sessions || jsonb_build_array(v_row);
+        END IF;
     END LOOP;
     FOR i IN 1 .. v_keys LOOP
         SELECT count(*) INTO v_count FROM claims WHERE type = p_types[i] AND value = p_values[i];
@@ -192,21 +217,8 @@ BEGIN
             v_claimants := v_claimants || jsonb_build_array(jsonb_build_array(p_types[i], p_values[i], v_count));
         END IF;
     END LOOP;
-    RETURN jsonb_build_object(
-        'owners', v_owners,
-        'conversation', v_conversation,
-        'profiles', CASE WHEN cardinality(v_involved) = 0 THEN '[]'::jsonb ELSE (
-            SELECT coalesce(jsonb_agg(jsonb_build_array(p.id, p.created_at, p.last_name, p.date_of_birth) ORDER BY p.id),
-                            '[]'::jsonb)
-              FROM profiles p WHERE p.id = ANY (v_involved)) END,
-        'links', CASE WHEN cardinality(v_involved) = 0 THEN '[]'::jsonb ELSE (
-            SELECT coalesce(jsonb_agg(jsonb_build_array(l.profile_id, l.type, l.value, l.verified)
-                                      ORDER BY l.profile_id, l.type, l.value), '[]'::jsonb)
-              FROM links l WHERE l.profile_id = ANY (v_involved)) END,
-        'sessions', CASE WHEN coalesce(cardinality(p_sessions), 0) = 0 THEN '[]'::jsonb ELSE (
-            SELECT coalesce(jsonb_agg(jsonb_build_array(s.id, s.authenticated, s.last_seen_at, s.ended_at)), '[]'::jsonb)
-              FROM web_sessions s WHERE s.id = ANY (p_sessions)) END,
-        'claimants', v_claimants);
+    RETURN jsonb_build_object('owners', v_owners, 'conversation', v_conversation, 'profiles', v_profiles,
+                              'links', v_links, 'sessions', v_sessions, 'claimants', v_claimants);
 END;
 $$;
 """
