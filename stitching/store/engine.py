@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import queue
 import sqlite3
 import threading
@@ -121,6 +122,8 @@ class Connection:
             return "true" if value else "false"
         if isinstance(value, int):
             return str(value)
+        if isinstance(value, float):
+            return repr(value) if math.isfinite(value) else f"'{value}'::float8"
         if isinstance(value, str):
             assert self._escaping is not None
             if "\x00" in value:
