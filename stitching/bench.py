@@ -59,7 +59,10 @@ def run(args: argparse.Namespace) -> int:
         from stitching.roundtrips import count_round_trips
 
         return count_round_trips(args.postgres_url)
-    levels = [int(x) for x in str(args.concurrency).split(",") if x.strip()]
+    try:
+        levels = [int(x) for x in str(args.concurrency).split(",") if x.strip()]
+    except ValueError:
+        levels = []
     if not levels or min(levels) < 1 or args.requests < 1 or not 1 <= args.rounds <= args.requests:
         print("error: --concurrency needs whole numbers >= 1, --requests >= 1, --rounds between 1 and --requests",
               file=sys.stderr)
