@@ -59,8 +59,19 @@ def test_200_concurrent_stitches_of_one_new_identity_make_exactly_one_profile(
     bodies = [{"conversationId": f"conv-{i % 7}", **IDENTITIES[identity](i)} for i in range(CALLS)]
     responses = run_async(_burst([s.url for s in started], bodies))
 
+    # Waits are bounded (STITCHING_DB_BUSY_TIMEOUT): on a loaded machine the tail of 200 callers queued on one
+    # identity may get a 503 with Retry-After instead of a late answer. Never anything else; retried, they succeed.
     statuses = Counter(r.status_code for r in responses)
-    assert statuses == {200: CALLS}, statuses
+    assert set(statuses) <= {200, 503} and statuses[200] >= 1, statuses
+    assert all(r.headers["Retry-After"] == "1" for r in responses if r.status_code == 503)
+    with httpx.Client(headers=AUTH, timeout=30) as client:
+        for i, response in enumerate(responses):
+            for _ in range(10):
+                if response.status_code != 503:
+                    break
+                response = client.post(f"{started[i % processes].url}/v1/stitch", json=bodies[i])
+            responses[i] = response
+    assert Counter(r.status_code for r in responses) == {200: CALLS}
     assert len({r.json()["profileId"] for r in responses}) == 1
     assert sum(r.json()["created"] for r in responses) == 1
     assert _profiles_and_links(database_url) == (1, 2 if identity == "web" else 1, 1)
@@ -76,6 +87,15 @@ def test_concurrent_retries_with_one_idempotency_key_act_once(database_url: str,
                                           for url in [first.url, second.url] * 20))
 
     responses = run_async(retries())
+    assert {r.status_code for r in responses} <= {200, 503}  # 503: a bounded wait ran out (see above); retried
+    with httpx.Client(headers={**AUTH, "Idempotency-Key": "conv-9-stitch"}, timeout=30) as client:
+        body = {"channel": "sms", "conversationId": "conv-9", "phone": "+12025552031", "phoneVerified": True}
+        for i, response in enumerate(responses):
+            for _ in range(10):
+                if response.status_code != 503:
+                    break
+                response = client.post(f"{first.url}/v1/stitch", json=body)
+            responses[i] = response
     assert {r.status_code for r in responses} == {200}
     assert len({r.text for r in responses}) == 1  # byte-identical answers
     assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == len(responses) - 1
