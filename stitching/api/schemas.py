@@ -6,6 +6,7 @@ text field has a length limit; unknown fields are refused (a misspelled field mu
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -35,6 +36,10 @@ Flag = Annotated[bool, BeforeValidator(lambda v: False if v in ("", None) else v
 EventTime = Annotated[datetime | None, BeforeValidator(_blank_is_none), Field(default=None)]
 
 
+# U+0000-U+001F, U+007F and the surrogate range (one compiled scan instead of a Python loop over every character).
+_FORBIDDEN_CHAR = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -42,7 +47,7 @@ class _Body(BaseModel):
     @classmethod
     def _no_nul(cls, value: object) -> object:
         """No NUL or other control character in any text (PostgreSQL cannot store NUL; SQLite must answer the same)."""
-        if isinstance(value, str) and any(ord(ch) < 32 or ord(ch) == 127 or 0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        if isinstance(value, str) and _FORBIDDEN_CHAR.search(value):
             raise ValueError("contains a NUL, a control character or a lone surrogate")
         return value
 

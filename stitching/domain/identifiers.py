@@ -25,6 +25,7 @@ refused for every keyed value (see ``is_placeholder``).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -131,6 +132,15 @@ def _placeholder_number(national: str) -> bool:
 
 
 def normalize_phone(raw: str, default_region: str) -> Identifier:
+    """The E.164 identifier of a phone number, or IdentifierError. A pure function of its arguments, so results
+    are memoized (a number is typically normalized for its stitch and again for each context look-up and repeat
+    contact; parsing and plan validation are most of a context call's own CPU). Refusals are not memoized."""
+    if isinstance(raw, str) and isinstance(default_region, str):
+        return _normalize_phone_memo(raw, default_region)
+    return _normalize_phone(raw, default_region)
+
+
+def _normalize_phone(raw: str, default_region: str) -> Identifier:
     text = _clean(raw, IdentifierType.PHONE)
     try:
         number = phonenumbers.parse(text, default_region)
@@ -146,6 +156,9 @@ def normalize_phone(raw: str, default_region: str) -> Identifier:
         raise IdentifierError("phone: not a valid number in its country's numbering plan")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return Identifier(IdentifierType.PHONE, e164, text, plan_valid=True)
+
+
+_normalize_phone_memo = functools.lru_cache(maxsize=4096)(_normalize_phone)
 
 
 def _ascii_lower(text: str) -> str:
