@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import yaml
 
 from genesys_identity.actions.definitions import ActionDefinition
 from genesys_identity.actions.runner import ActionFailure, execute
+from genesys_identity.architect import loader as flow_loader
 from genesys_identity.architect import types as t
 from genesys_identity.architect.directory import Directory
 from genesys_identity.architect.expressions import ExpressionRuntimeError
@@ -79,10 +79,10 @@ class DataActionService:
 
 
 def load_flow(text: str, label: str = "flow") -> dict[str, Any]:
-    try:
-        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        raise FlowRunError(f"{label}: not YAML: {str(exc).splitlines()[0]}") from None
+    try:  # the parse the validator already made of this text (loader caches by text), never a second one
+        document = flow_loader.load(text, label).value
+    except flow_loader.LoadError as exc:
+        raise FlowRunError(f"{label}: not YAML: {exc.reason}") from None
     if not isinstance(document, dict) or len(document) != 1 or next(iter(document)) not in FLOW_TYPES:
         raise FlowRunError(f"{label}: must hold one flow, one of {', '.join(FLOW_TYPES)}")
     return document
