@@ -128,11 +128,16 @@ def _expand_sources(text: str, sources: Mapping[str, str]) -> str:
 
 
 @lru_cache(maxsize=1)
+def _catalog_file() -> Any:
+    """catalog/functions.yaml as read, once: the functions and the implicit conversions share it."""
+    text = resources.files("genesys_identity.architect").joinpath("catalog/functions.yaml").read_text(encoding="utf-8")
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+@lru_cache(maxsize=1)
 def catalog() -> Mapping[str, FunctionSpec]:
     """Every known function by its canonical name, loaded once from catalog/functions.yaml."""
-    text = resources.files("genesys_identity.architect").joinpath("catalog/functions.yaml").read_text(encoding="utf-8")
-    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    raw = yaml.load(text, Loader=loader)
+    raw = _catalog_file()
     sources: dict[str, str] = raw["sources"]
     specs: dict[str, FunctionSpec] = {}
     for name, body in raw["functions"].items():
@@ -169,9 +174,7 @@ class Conversion:
 @lru_cache(maxsize=1)
 def implicit_conversions() -> Mapping[tuple[ArchType, ArchType], Conversion]:
     """The conversions of catalog/functions.yaml `implicit_conversions`, by (from, to)."""
-    text = resources.files("genesys_identity.architect").joinpath("catalog/functions.yaml").read_text(encoding="utf-8")
-    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    raw = yaml.load(text, Loader=loader)
+    raw = _catalog_file()
     table: dict[tuple[ArchType, ArchType], Conversion] = {}
     for item in raw["implicit_conversions"]:
         function = str(item["function"])
