@@ -174,6 +174,14 @@ def api(settings: ServiceSettings, app_factory: Callable[..., TestClient]) -> Ap
     return Api(app_factory(settings))
 
 
+def count(store: Store, table: str) -> int:
+    """How many rows a table holds."""
+    with store.unit_of_work(write=False) as conn:
+        row = conn.one(f"SELECT count(*) FROM {table}")
+    assert row is not None
+    return int(row[0])
+
+
 def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine on a private loop: ``asyncio.run`` would leave the main thread without a current loop,
     which Pulumi's ``Output`` (used by other tests in this process) expects to find."""

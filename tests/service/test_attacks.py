@@ -11,7 +11,7 @@ import pytest
 
 from stitching.config import ServiceSettings
 from stitching.store import Store
-from tests.service.conftest import AUTH, Api, Clock, ServiceProcess, make_settings
+from tests.service.conftest import AUTH, Api, Clock, ServiceProcess, count, make_settings
 
 ISSUER = "https://login.example.com"
 ENROLLMENT_TOKEN = "test-enrollment-token-0123456789"
@@ -41,13 +41,6 @@ def web_login(api: Api, conversation: str, subject: str, **extra: Any) -> dict[s
 
 def reasons(answer: dict[str, Any]) -> dict[str, str]:
     return {o["type"]: f"{o['result']}:{o['reason']}" for o in answer["outcomes"]}
-
-
-def count(store: Store, table: str) -> int:
-    with store.unit_of_work(write=False) as conn:
-        row = conn.one(f"SELECT count(*) FROM {table}")
-    assert row is not None
-    return int(row[0])
 
 
 # -- 1. merge evidence -------------------------------------------------------------------------------------------

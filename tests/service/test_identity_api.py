@@ -8,7 +8,7 @@ import pytest
 
 from stitching.config import ServiceSettings
 from stitching.store import Store
-from tests.service.conftest import AUTH, Api, Clock, make_settings
+from tests.service.conftest import AUTH, Api, Clock, count, make_settings
 
 ISSUER = "https://login.example.com"
 ENROLLMENT_TOKEN = "test-enrollment-token-0123456789"
@@ -33,13 +33,6 @@ def enroll(api: Api, key: str, expect: int = 200, *, subject: str | None = None,
                                headers={**ENROLLMENT_AUTH, "Idempotency-Key": key})
     assert response.status_code == expect, response.text
     return dict(response.json())
-
-
-def count(store: Store, table: str) -> int:
-    with store.unit_of_work(write=False) as conn:
-        row = conn.one(f"SELECT count(*) FROM {table}")
-    assert row is not None
-    return int(row[0])
 
 
 def test_three_spellings_of_a_us_number_are_one_identifier(api: Api) -> None:

@@ -13,7 +13,7 @@ import pytest
 from stitching.config import ConfigError, ServiceSettings
 from stitching.domain.trust import TRUST_TABLE
 from stitching.store import Store
-from tests.service.conftest import AUTH, ROOT, Api, make_settings
+from tests.service.conftest import AUTH, ROOT, Api, count, make_settings
 
 ISSUER = "https://login.example.com"
 ENROLLMENT_TOKEN = "test-enrollment-token-0123456789"
@@ -46,13 +46,6 @@ def web_login(api: Api, conversation: str, subject: str, **extra: Any) -> dict[s
 def outcome(answer: dict[str, Any], kind: str) -> tuple[str, str]:
     [found] = [(o["result"], o["reason"]) for o in answer["outcomes"] if o["type"] == kind]
     return found
-
-
-def count(store: Store, table: str) -> int:
-    with store.unit_of_work(write=False) as conn:
-        row = conn.one(f"SELECT count(*) FROM {table}")
-    assert row is not None
-    return int(row[0])
 
 
 # -- item 10: verified flags the channel cannot produce ----------------------------------------------------------
