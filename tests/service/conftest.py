@@ -41,6 +41,8 @@ T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "test-caller-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+ISSUER = "https://login.example.com"
+ENROLLMENT_TOKEN = "test-enrollment-token-0123456789"
 
 
 class PostgresServer:
@@ -172,6 +174,12 @@ def app_factory(clock: Clock) -> Iterator[Callable[..., TestClient]]:
 @pytest.fixture
 def api(settings: ServiceSettings, app_factory: Callable[..., TestClient]) -> Api:
     return Api(app_factory(settings))
+
+
+def web_login(api: Api, conversation: str, subject: str, **extra: Any) -> dict[str, Any]:
+    """A web conversation with a verified OIDC login of ISSUER."""
+    return api.stitch(channel="web", conversationId=conversation, oidcIssuer=ISSUER, oidcSubject=subject,
+                      oidcVerified=True, **extra)
 
 
 def count(store: Store, table: str) -> int:

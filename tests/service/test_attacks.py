@@ -11,10 +11,8 @@ import pytest
 
 from stitching.config import ServiceSettings
 from stitching.store import Store
-from tests.service.conftest import AUTH, Api, Clock, ServiceProcess, count, make_settings
+from tests.service.conftest import AUTH, ENROLLMENT_TOKEN, ISSUER, Api, Clock, ServiceProcess, count, make_settings, web_login
 
-ISSUER = "https://login.example.com"
-ENROLLMENT_TOKEN = "test-enrollment-token-0123456789"
 HOME = "+12025550160"
 
 
@@ -32,11 +30,6 @@ def enroll(api: Api, key: str, anchor: dict[str, str], expect: int = 200, **iden
 
 def oidc(subject: str, issuer: str = ISSUER) -> dict[str, str]:
     return {"oidcIssuer": issuer, "oidcSubject": subject}
-
-
-def web_login(api: Api, conversation: str, subject: str, **extra: Any) -> dict[str, Any]:
-    return api.stitch(channel="web", conversationId=conversation, oidcIssuer=ISSUER, oidcSubject=subject,
-                      oidcVerified=True, **extra)
 
 
 def reasons(answer: dict[str, Any]) -> dict[str, str]:

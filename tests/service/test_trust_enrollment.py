@@ -13,10 +13,8 @@ import pytest
 from stitching.config import ConfigError, ServiceSettings
 from stitching.domain.trust import TRUST_TABLE
 from stitching.store import Store
-from tests.service.conftest import AUTH, ROOT, Api, count, make_settings
+from tests.service.conftest import AUTH, ENROLLMENT_TOKEN, ISSUER, ROOT, Api, count, make_settings, web_login
 
-ISSUER = "https://login.example.com"
-ENROLLMENT_TOKEN = "test-enrollment-token-0123456789"
 ENROLLMENT_AUTH = {"Authorization": f"Bearer {ENROLLMENT_TOKEN}"}
 PHONE = "+12025550177"
 
@@ -36,11 +34,6 @@ def enroll(api: Api, key: str, body: dict[str, Any], expect: int = 200,
 
 def login_body(subject: str, **extra: Any) -> dict[str, Any]:
     return {"source": "website-backend", "anchor": {"oidcIssuer": ISSUER, "oidcSubject": subject}, **extra}
-
-
-def web_login(api: Api, conversation: str, subject: str, **extra: Any) -> dict[str, Any]:
-    return api.stitch(channel="web", conversationId=conversation, oidcIssuer=ISSUER, oidcSubject=subject,
-                      oidcVerified=True, **extra)
 
 
 def outcome(answer: dict[str, Any], kind: str) -> tuple[str, str]:
