@@ -59,17 +59,6 @@ class Discovery:
         }
 
 
-def _pages(client: GenesysApiClient, path: str) -> list[dict[str, Any]]:
-    entities: list[dict[str, Any]] = []
-    number = 1
-    while True:
-        page = client.get(f"{path}?pageSize=100&pageNumber={number}") or {}
-        entities += [e for e in page.get("entities") or [] if isinstance(e, dict)]
-        if number >= int(page.get("pageCount") or 1) or not page.get("entities"):
-            return entities
-        number += 1
-
-
 def _one(what: str, candidates: list[str], offered: list[str]) -> str:
     if len(candidates) == 1:
         return candidates[0]
@@ -91,7 +80,7 @@ def _matching(properties: Mapping[str, Any], pattern: str) -> list[str]:
 
 
 def discover(client: GenesysApiClient, type_name: str = TYPE_NAME) -> Discovery:
-    types = _pages(client, "/api/v2/integrations/types")
+    types = client.get_all("/api/v2/integrations/types")
     named = [t for t in types if str(t.get("name", "")).strip().lower() == type_name.lower()]
     if len(named) != 1:
         close = sorted(str(t.get("name")) for t in types if "openid" in str(t.get("name", "")).lower()

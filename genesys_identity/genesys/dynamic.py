@@ -124,26 +124,13 @@ class SmsNumberNotFound(GenesysIdentityError):
     """An SMS number of the stack is not provisioned in the org (the message names it)."""
 
 
-def _listing(client: GenesysApiClient, path: str) -> list[dict[str, Any]]:
-    """Every entity of a paged listing (``pageSize``/``pageNumber``/``pageCount``)."""
-    entities: list[dict[str, Any]] = []
-    number = 1
-    separator = "&" if "?" in path else "?"
-    while True:
-        page = client.get(f"{path}{separator}pageSize=100&pageNumber={number}") or {}
-        entities += [e for e in page.get("entities") or [] if isinstance(e, dict)]
-        if number >= int(page.get("pageCount") or 1) or not page.get("entities"):
-            return entities
-        number += 1
-
-
 def _digits(text: Any) -> str:
     return "".join(ch for ch in str(text or "") if ch.isdigit())
 
 
 def find_sms_number(client: GenesysApiClient, e164: str) -> dict[str, Any]:
     """The org's ``SmsPhoneNumber`` whose ``phoneNumber`` is ``e164``."""
-    found = [n for n in _listing(client, f"/api/v2/routing/sms/phonenumbers?phoneNumber={_digits(e164)}")
+    found = [n for n in client.get_all(f"/api/v2/routing/sms/phonenumbers?phoneNumber={_digits(e164)}")
              if n.get("phoneNumber") == e164 and n.get("id")]
     if not found:
         raise SmsNumberNotFound(f"SMS number {e164} is not provisioned in this org "
@@ -153,7 +140,7 @@ def find_sms_number(client: GenesysApiClient, e164: str) -> dict[str, Any]:
 
 def find_recipient(client: GenesysApiClient, e164: str, number_id: str) -> str:
     """The id of the SMS messaging recipient of ``e164``: the recipient with the number's id or named by the number."""
-    recipients = _listing(client, "/api/v2/routing/message/recipients?messengerType=sms")
+    recipients = client.get_all("/api/v2/routing/message/recipients?messengerType=sms")
     matches = {str(r["id"]) for r in recipients
                if r.get("id") and (r["id"] == number_id or _digits(r.get("name")) == _digits(e164))}
     if not matches:

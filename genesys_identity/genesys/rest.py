@@ -104,6 +104,18 @@ class GenesysApiClient:
     def get(self, path: str) -> Any:
         return self.request("GET", path)
 
+    def get_all(self, path: str) -> list[dict[str, Any]]:
+        """Every entity of a paged listing (``pageSize``/``pageNumber``/``pageCount``)."""
+        entities: list[dict[str, Any]] = []
+        number = 1
+        separator = "&" if "?" in path else "?"
+        while True:
+            page = self.get(f"{path}{separator}pageSize=100&pageNumber={number}") or {}
+            entities += [e for e in page.get("entities") or [] if isinstance(e, dict)]
+            if number >= int(page.get("pageCount") or 1) or not page.get("entities"):
+                return entities
+            number += 1
+
     def put(self, path: str, body: Any) -> Any:
         return self.request("PUT", path, body)
 
