@@ -25,8 +25,10 @@ from typing import Any
 import yaml
 
 from genesys_identity.actions import impact
+from genesys_identity.architect import loader as flow_loader
 from genesys_identity.audit import flowgraph
 from genesys_identity.errors import GenesysIdentityError
+from genesys_identity.flows import check as flow_check
 from genesys_identity.plan import MASK
 
 ACTION = "genesyscloud:index/integrationAction:IntegrationAction"
@@ -279,9 +281,8 @@ def _actions(text: str) -> dict[tuple[str, str], dict[str, Any]]:
     """Every action of a flow by (kind, name), with its scalar leaves (sub-paths' actions excluded)."""
     found: dict[tuple[str, str], dict[str, Any]] = {}
     try:
-        document = yaml.safe_load(text) or {}
-        flow = next(iter(document.values()))
-    except (yaml.YAMLError, AttributeError, StopIteration):
+        document = flow_loader.load(text)
+    except flow_loader.LoadError:
         return found
 
     def leaves(node: Any, path: str, out: dict[str, Any]) -> None:
@@ -296,21 +297,11 @@ def _actions(text: str) -> dict[tuple[str, str], dict[str, Any]]:
         else:
             out[path] = node
 
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                if isinstance(item, dict) and len(item) == 1:
-                    kind, body = next(iter(item.items()))
-                    if isinstance(body, dict) and "name" in body:
-                        values: dict[str, Any] = {}
-                        leaves(body, "", values)
-                        found[(str(kind), str(body["name"]))] = values
-                walk(item)
-
-    walk(flow.get("states") or [])
+    for step in flow_check.steps(document):  # the walk the policies use: states and tasks, every branch
+        if "name" in step.body:
+            values: dict[str, Any] = {}
+            leaves(step.body, "", values)
+            found[(step.kind, str(step.body["name"]))] = values
     return found
 
 

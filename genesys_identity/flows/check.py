@@ -89,7 +89,7 @@ def data_action_calls(source: str | Document) -> list[tuple[str, str]]:
     """Every ``(category, action)`` a rendered flow calls, in order of appearance (duplicates kept once)."""
     document = source if isinstance(source, Document) else load(source)
     calls: list[tuple[str, str]] = []
-    for step in _steps(document):
+    for step in steps(document):
         if step.kind != "callData":
             continue
         category = step.body.get("category")
@@ -111,7 +111,8 @@ class _Step:
     reaches_queue_after: bool  # a transfer follows this action on its path (or after the enclosing action)
 
 
-def _steps(document: Document) -> Iterator[_Step]:
+def steps(document: Document) -> Iterator[_Step]:
+    """Every action of a flow, in its states and tasks, branches included, in order of appearance."""
     root = document.value
     if not isinstance(root, dict) or len(root) != 1:
         return
@@ -221,7 +222,7 @@ def policies(document: Document, *, actions: Iterable[ActionDefinition], categor
             elif name not in stack_queues:
                 problem(path, where, f"errors go to queue {name!r}, which this stack does not declare "
                                      f"(stack queues: {', '.join(sorted(stack_queues))})")
-    for step in _steps(document):
+    for step in steps(document):
         if step.kind == "callData":
             _call_policies(step, contracts, message_flow, problem)
         elif step.kind in ("getParticipantData", "setParticipantData", "setConversationData"):
