@@ -26,6 +26,8 @@ from typing import Any
 
 import psycopg
 import psycopg.errors
+from psycopg import generators
+from psycopg.adapt import Transformer
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from stitching.errors import RetryTransaction, StoreUnavailable
@@ -38,6 +40,8 @@ _SCHEMA_TABLE = ("CREATE TABLE IF NOT EXISTS schema_migrations "
 
 
 DEFAULT_BUSY_TIMEOUT_S = 2.0
+_FATAL_ERROR = psycopg.pq.ExecStatus.FATAL_ERROR
+_TUPLES_OK = psycopg.pq.ExecStatus.TUPLES_OK
 
 
 def now_ms() -> int:
@@ -91,17 +95,37 @@ class Connection:
         return pending
 
     def flush(self) -> None:
-        """Send what is queued, as one query, and hand each queued read its rows."""
+        """Send what is queued, as one query, and hand each queued read its rows.
+
+        The query goes to libpq directly (``send_query``, then psycopg's own wait and row loader): the statements
+        are already bound, so a cursor would only add per-result bookkeeping (prepared-statement tracking,
+        column descriptions) that nothing here reads. Errors are raised as the cursor raises them
+        (``error_from_result``: the same SQLSTATE classes, e.g. UniqueViolation)."""
         if not self._queue:
             return
         queued, self._queue = self._queue, []
-        cursor = self.raw.cursor()
-        cursor.execute(b";\n".join(statement for statement, _ in queued))
-        for number, (_, pending) in enumerate(queued):
-            if pending is not None:
-                pending.rows = list(cursor.fetchall()) if cursor.description is not None else []
-            if number + 1 < len(queued) and not cursor.nextset():
-                raise psycopg.InterfaceError(f"{len(queued)} statements sent, {number + 1} results received")
+        raw = self.raw
+        with raw.lock:
+            raw.pgconn.send_query(b";\n".join(statement for statement, _ in queued))
+            results = raw.wait(generators.execute(raw.pgconn))
+        if len(results) != len(queued):
+            for result in results:
+                if result.status == _FATAL_ERROR:
+                    raise psycopg.errors.error_from_result(result, encoding=raw.info.encoding)
+            raise psycopg.InterfaceError(f"{len(queued)} statements sent, {len(results)} results received")
+        loader: Transformer | None = None
+        for result, (_, pending) in zip(results, queued, strict=True):
+            status = result.status
+            if status == _FATAL_ERROR:
+                raise psycopg.errors.error_from_result(result, encoding=raw.info.encoding)
+            if pending is None:
+                continue
+            if status == _TUPLES_OK:
+                loader = loader or Transformer(raw)
+                loader.set_pgresult(result)
+                pending.rows = loader.load_rows(0, result.ntuples, tuple)
+            else:
+                pending.rows = []
 
     def _bind(self, sql: str, params: Sequence[Any]) -> bytes:
         """The statement with its ``?`` replaced by SQL literals; strings are quoted by libpq (PQescapeLiteral,
