@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import psycopg.abc
 import psycopg.errors
 from psycopg import generators
 from psycopg.adapt import Transformer
@@ -113,7 +114,7 @@ class Connection:
                 if result.status == _FATAL_ERROR:
                     raise psycopg.errors.error_from_result(result, encoding=raw.info.encoding)
             raise psycopg.InterfaceError(f"{len(queued)} statements sent, {len(results)} results received")
-        loader: Transformer | None = None
+        loader: psycopg.abc.Transformer | None = None
         for result, (_, pending) in zip(results, queued, strict=True):
             status = result.status
             if status == _FATAL_ERROR:
