@@ -13,6 +13,7 @@ Per-identity serialization (rule 7), the same contract on both:
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import math
 import queue
@@ -70,6 +71,7 @@ class Connection:
         self.prefetched: dict[Any, Any] = {}  # reads sent ahead of need, by what they read
         self._queue: list[tuple[bytes, _Pending | None]] | None = [] if batched else None
         self._escaping = psycopg.pq.Escaping(raw.pgconn) if batched else None
+        self._plain_quoting = batched and _plain_quoting(raw.pgconn)
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.dialect == "postgresql" else sql
@@ -129,9 +131,8 @@ class Connection:
                 pending.rows = []
 
     def _bind(self, sql: str, params: Sequence[Any]) -> bytes:
-        """The statement with its ``?`` replaced by SQL literals; strings are quoted by libpq (PQescapeLiteral,
-        which knows the connection's encoding and string settings)."""
-        parts = sql.split("?")
+        """The statement with its ``?`` replaced by SQL literals (see ``_literal``)."""
+        parts = _split_placeholders(sql)
         if len(parts) != len(params) + 1:
             raise psycopg.ProgrammingError(f"{len(parts) - 1} placeholders, {len(params)} parameters")
         out = [parts[0]]
@@ -141,19 +142,25 @@ class Connection:
         return "".join(out).encode()
 
     def _literal(self, value: Any) -> str:
+        """An SQL literal. Strings: on a connection with ``standard_conforming_strings`` on and UTF-8 client
+        encoding (PostgreSQL's defaults since 9.1, read from the server's own report), a backslash is an ordinary
+        character inside '...' and doubling ``'`` is the whole of quoting, which is what PQescapeLiteral produces
+        for such a string; on any other connection libpq quotes it (PQescapeLiteral knows the settings)."""
         if value is None:
             return "NULL"
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+            if self._plain_quoting:
+                return "'" + value.replace("'", "''") + "'"
+            assert self._escaping is not None
+            return bytes(self._escaping.escape_literal(value.encode())).decode()
         if isinstance(value, bool):
             return "true" if value else "false"
         if isinstance(value, int):
             return str(value)
         if isinstance(value, float):
             return repr(value) if math.isfinite(value) else f"'{value}'::float8"
-        if isinstance(value, str):
-            assert self._escaping is not None
-            if "\x00" in value:
-                raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
-            return bytes(self._escaping.escape_literal(value.encode())).decode()
         if isinstance(value, list | tuple):
             return "ARRAY[" + ", ".join(self._literal(item) for item in value) + "]" if value else "'{}'"
         raise psycopg.ProgrammingError(f"cannot send a {type(value).__name__} as an SQL literal")
@@ -174,6 +181,18 @@ class Connection:
 
     def in_clause(self, count: int) -> str:
         return "(" + ",".join("?" * count) + ")"
+
+
+@functools.lru_cache(maxsize=512)
+def _split_placeholders(sql: str) -> tuple[str, ...]:
+    """The text around each ``?`` (statements are a few fixed strings: split once each)."""
+    return tuple(sql.split("?"))
+
+
+def _plain_quoting(pgconn: Any) -> bool:
+    """Whether doubling ``'`` quotes a string on this connection (see ``Connection._literal``)."""
+    return bool(pgconn.parameter_status(b"standard_conforming_strings") == b"on"
+                and pgconn.parameter_status(b"client_encoding") == b"UTF8")
 
 
 class _Pending:
