@@ -67,6 +67,13 @@ _JUNK_WORDS = frozenset({"null", "none", "nil", "undefined", "nan", "infinity", 
 _EMAIL_JUNK_LOCAL = frozenset({"null", "none", "nil", "undefined", "nan", "infinity", "-infinity", "[objectobject]",
                                "unknown", "anonymous", "test", "0", "-1", "{}", "[]"})
 _QUOTES_AND_BRACKETS = "\"'`()[]{}<>"
+_ASCII_ALNUM = re.compile(r"[0-9A-Za-z]")
+_ASCII_ALNUM_NOT_ZERO = re.compile(r"[1-9A-Za-z]")
+_WORD_SEPARATORS = re.compile(r"[^0-9a-z]+")
+_WORD = re.compile(r"[0-9a-z]")
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # the ASCII characters of category Cc (ASCII has no Cf or Cs)
+_ASCII_SPACE_OR_UNPRINTABLE = re.compile(r"[\x00-\x20\x7f]")  # ASCII: str.isspace or not str.isprintable
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
 MAX_RAW_LENGTH = 255  # the Genesys identifier limit
 
@@ -84,13 +91,13 @@ class Identifier:
 
 
 def _placeholder_form(text: str) -> str:
-    """The value as junk detection sees it: compatibility-folded, case-folded, without spaces, quotes or brackets."""
-    folded = "".join(unicodedata.normalize("NFKC", text).casefold().split())
-    previous = None
-    while folded != previous:
-        previous = folded
-        folded = folded.strip(_QUOTES_AND_BRACKETS)
-    return folded
+    """The value as junk detection sees it: compatibility-folded, case-folded, without spaces, quotes or brackets.
+
+    ASCII text (nearly every id) skips the Unicode work: NFKC leaves ASCII unchanged and case folding of ASCII is
+    ``lower()``. One ``strip`` removes every leading and trailing quote or bracket (a second finds none)."""
+    if text.isascii():
+        return "".join(text.lower().split()).strip(_QUOTES_AND_BRACKETS)
+    return "".join(unicodedata.normalize("NFKC", text).casefold().split()).strip(_QUOTES_AND_BRACKETS)
 
 
 def is_placeholder(text: str) -> bool:
@@ -98,13 +105,21 @@ def is_placeholder(text: str) -> bool:
     form = _placeholder_form(text)
     if form in BLOCKED_VALUES or "[objectobject]" in form:
         return True
-    if not any(ch.isalnum() for ch in form):
-        return True  # only punctuation: "-", "--", "...", "{}", "[]"
-    alnum = [ch for ch in form if ch.isalnum()]
-    if all(ch == "0" for ch in alnum):
-        return True  # "0", "000", "0-0", "-0", "0.0"
-    words = [w for w in re.split(r"[^0-9a-z]+", form) if w]
-    return bool(words) and all(w in _JUNK_WORDS or w.strip("0") == "" for w in words)
+    if form.isascii():  # ASCII letters and digits are the only ASCII characters ``str.isalnum`` accepts
+        if _ASCII_ALNUM.search(form) is None:
+            return True  # only punctuation: "-", "--", "...", "{}", "[]"
+        if _ASCII_ALNUM_NOT_ZERO.search(form) is None:
+            return True  # "0", "000", "0-0", "-0", "0.0"
+    else:
+        alnum = [ch for ch in form if ch.isalnum()]
+        if not alnum:
+            return True
+        if all(ch == "0" for ch in alnum):
+            return True
+    for word in _WORD_SEPARATORS.split(form):
+        if word and word not in _JUNK_WORDS and word.strip("0"):
+            return False  # a word that means something: a real id
+    return _WORD.search(form) is not None
 
 
 def _clean(raw: str, kind: IdentifierType, part: str | None = None) -> str:
@@ -115,7 +130,8 @@ def _clean(raw: str, kind: IdentifierType, part: str | None = None) -> str:
     label = f"{kind} {part}" if part else str(kind)
     if len(text) > MAX_RAW_LENGTH:
         raise IdentifierError(f"{label}: longer than {MAX_RAW_LENGTH} characters", part)
-    if any(unicodedata.category(ch) in ("Cc", "Cs", "Cf") for ch in text):
+    if _ASCII_CONTROL.search(text) if text.isascii() else any(unicodedata.category(ch) in ("Cc", "Cs", "Cf")
+                                                              for ch in text):
         # NUL (PostgreSQL text cannot hold it), other controls, lone surrogates, invisible format characters
         # (zero-width space, bidi overrides) that would make look-alike keys
         raise IdentifierError(f"{label}: contains a NUL, control or invisible format character", part)
@@ -162,7 +178,7 @@ _normalize_phone_memo = functools.lru_cache(maxsize=4096)(_normalize_phone)
 
 
 def _ascii_lower(text: str) -> str:
-    return "".join(chr(ord(ch) + 32) if "A" <= ch <= "Z" else ch for ch in text)
+    return text.translate(_ASCII_LOWER)  # A-Z only; every other character is kept
 
 
 def normalize_email(raw: str) -> Identifier:
@@ -187,7 +203,8 @@ def normalize_issuer(issuer: str) -> str:
     parts = urlsplit(iss)
     if parts.scheme != "https" or not parts.netloc or not iss.startswith("https://"):
         raise IdentifierError("oidc issuer: must be an https URL", "issuer")
-    if parts.query or parts.fragment or "|" in iss or "?" in iss or "#" in iss or any(ch.isspace() for ch in iss):
+    # ``str.split()`` splits at exactly the characters ``str.isspace`` accepts: one part equal to ``iss`` means none.
+    if parts.query or parts.fragment or "|" in iss or "?" in iss or "#" in iss or iss.split() != [iss]:
         raise IdentifierError("oidc issuer: must be an https URL without query, fragment, spaces or '|'", "issuer")
     return iss
 
@@ -219,6 +236,7 @@ def normalize_opaque(raw: str, kind: IdentifierType) -> Identifier:
     if kind not in (IdentifierType.CRM, IdentifierType.WEB_SESSION):
         raise IdentifierError(f"{kind}: not an opaque identifier type")
     text = _clean(raw, kind)
-    if any(ch.isspace() or not ch.isprintable() for ch in text):
+    if (_ASCII_SPACE_OR_UNPRINTABLE.search(text) if text.isascii()
+            else any(ch.isspace() or not ch.isprintable() for ch in text)):
         raise IdentifierError(f"{kind}: contains spaces or control characters")
     return Identifier(kind, text, text)

@@ -1,0 +1,189 @@
+"""The identifier checks' fast paths give exactly what the plain implementations they replaced gave.
+
+The reference implementations below are the previous code, kept here only: every value of the junk corpus of the
+other tests, more hand-picked edge cases and hypothesis-generated text (ASCII, controls, Unicode spaces, full-width
+and compatibility forms, quotes and brackets) must get the same answer, the same error message and the same part.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+import idna
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from stitching.domain import identifiers as ids
+from stitching.domain.identifiers import IdentifierError, IdentifierType
+
+# -- the previous implementations (reference only) -----------------------------------------------------------------
+
+
+def ref_placeholder_form(text: str) -> str:
+    folded = "".join(unicodedata.normalize("NFKC", text).casefold().split())
+    previous = None
+    while folded != previous:
+        previous = folded
+        folded = folded.strip(ids._QUOTES_AND_BRACKETS)
+    return folded
+
+
+def ref_is_placeholder(text: str) -> bool:
+    form = ref_placeholder_form(text)
+    if form in ids.BLOCKED_VALUES or "[objectobject]" in form:
+        return True
+    if not any(ch.isalnum() for ch in form):
+        return True
+    alnum = [ch for ch in form if ch.isalnum()]
+    if all(ch == "0" for ch in alnum):
+        return True
+    words = [w for w in re.split(r"[^0-9a-z]+", form) if w]
+    return bool(words) and all(w in ids._JUNK_WORDS or w.strip("0") == "" for w in words)
+
+
+def ref_clean(raw: str, kind: IdentifierType, part: str | None = None) -> str:
+    text = raw.strip()
+    label = f"{kind} {part}" if part else str(kind)
+    if len(text) > ids.MAX_RAW_LENGTH:
+        raise IdentifierError(f"{label}: longer than {ids.MAX_RAW_LENGTH} characters", part)
+    if any(unicodedata.category(ch) in ("Cc", "Cs", "Cf") for ch in text):
+        raise IdentifierError(f"{label}: contains a NUL, control or invisible format character", part)
+    if ref_is_placeholder(text):
+        raise IdentifierError(f"{label}: a placeholder value, not an identifier", part)
+    return text
+
+
+def ref_ascii_lower(text: str) -> str:
+    return "".join(chr(ord(ch) + 32) if "A" <= ch <= "Z" else ch for ch in text)
+
+
+def ref_normalize_opaque(raw: str, kind: IdentifierType) -> tuple[str, str]:
+    text = ref_clean(raw, kind)
+    if any(ch.isspace() or not ch.isprintable() for ch in text):
+        raise IdentifierError(f"{kind}: contains spaces or control characters")
+    return text, text
+
+
+def ref_normalize_issuer(issuer: str) -> str:
+    iss = ref_clean(issuer, IdentifierType.OIDC, "issuer").rstrip("/")
+    parts = urlsplit(iss)
+    if parts.scheme != "https" or not parts.netloc or not iss.startswith("https://"):
+        raise IdentifierError("oidc issuer: must be an https URL", "issuer")
+    if parts.query or parts.fragment or "|" in iss or "?" in iss or "#" in iss or any(ch.isspace() for ch in iss):
+        raise IdentifierError("oidc issuer: must be an https URL without query, fragment, spaces or '|'", "issuer")
+    return iss
+
+
+# -- the corpus ------------------------------------------------------------------------------------------------------
+
+# The junk the other tests send (tests/test_stitching_identifiers.py, tests/service/test_attacks.py) and more.
+JUNK = ["NaN", "nan", " NaN ", "Infinity", "-Infinity", "+Infinity", "[object Object]", "[object  object]",
+        "undefined", "UNDEFINED", "null", "Null", "(null)", "<null>", '"null"', "None", "nil", "0", "00", "-1", "{}",
+        "[]", "''", "-", "...", "N/A", "undefined-undefined", "null_null", "\u00a0", '"undefined"',
+        "\uff55\uff4e\uff44\uff45\uff46\uff49\uff4e\uff45\uff44", "", " ", "NaN:NaN", "0.0", "0-0", "-0", "000",
+        "((\"null\"))", "[{'undefined'}]", "\uff08null\uff09", "\uff3bobject Object\uff3d", "void 0", "VOID0",
+        "test@test.com", "noreply@example.com", "\u3000null\u3000", "null\x1cnull", "\x1f", "n/a", "-nan", "+inf",
+        "guest", "Anonymous", "empty-missing", "true_false", "na-na", "0x0", "00:00", "\u2070", "\u00b2", "\u0660",
+        "\uff10\uff10", "NULL\u00ad", "\u212a", "\u0130nfinity", "stra\u00dfe", "\u01c5", "\ufb01", "\u2460"]
+REAL = ["b-0123456789abcdef0123456789abcdef", "b-0123456789abcdef0123456789abcdef-stitch", "+12022000001",
+        "(202) 555-0143", "CRM-0042", "A-1", "nullable-7", "objective", "s-9", "0a", "user-0", "c-1", "s-1",
+        "3f1e1c56-0d6a-4a43-9d55-6a0f1e5f3a11", "jane.doe@example.com", "Jane.Doe@Example.COM",
+        "\uff41\uff4c\uff49\uff43\uff45@example.com", "\u212aim@example.com", "jo@b\u00fccher.de", "M\u00fcller",
+        "\u5f20\u4f1f", "\u0627\u062d\u0645\u062f", "a\u200bb", "\u202eelcia", "CRM\x00-1", "a\tb", "a b", "a\x7fb",
+        "a\x85b", "a\u2028b", "\ud800", "x" * 300, " padded ", "https://login.example.com/", "https://i.example|x",
+        "http://login.example", "https://login.example?x=1", "https://login.example#f", "https://log in.example",
+        "https://login.example\x1c", "https://login.example/\u3000", "https://l\u00f6gin.example"]
+CORPUS = JUNK + REAL
+
+# Characters the fast paths treat specially and their Unicode look-alikes.
+ALPHABET = ("aAzZ09nNuUlLiIfFdDoObBjJcCtTeE"  # letters of the junk words, both cases, and digits
+            " \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x00\x01\x7f\x85\xa0\u2028\u3000\u200b\u202e\u00ad"  # spaces, controls
+            "\"'`()[]{}<>-_.:/@+|?#"  # quotes, brackets, separators
+            "\uff10\uff11\uff41\uff2e\uff08\uff09\uff3b\uff3d\u2070\u00b2\u0660\u2460\u212a\u0130\u00df\ufb01\u01c5"
+            "\u00fc\u5f20\ud800")
+TEXT = st.one_of(st.text(alphabet=ALPHABET, max_size=24), st.text(max_size=12),
+                 st.lists(st.sampled_from(sorted(ids._JUNK_WORDS | {"0", "00", "x", "NULL", "\uff4e\uff55\uff4c\uff4c"})),
+                          max_size=4).flatmap(lambda words: st.sampled_from(["-", "_", ":", " ", "", ".", "\u3000"])
+                                              .map(lambda sep: sep.join(words))))
+
+
+def outcome(fn: Callable[..., object], *args: object) -> tuple[object, ...]:
+    """What a call gives: its value, its IdentifierError's message and part, or another ValueError's type and text
+    (``urlsplit`` raises one for an issuer such as ``https://[``)."""
+    try:
+        value = fn(*args)
+        return ("value", (value.value, value.raw) if isinstance(value, ids.Identifier) else value)
+    except IdentifierError as exc:
+        return ("error", str(exc), exc.part)
+    except ValueError as exc:
+        return ("other", type(exc).__name__, str(exc))
+
+
+def same_everywhere(text: str) -> None:
+    assert ids._placeholder_form(text) == ref_placeholder_form(text), repr(text)
+    assert ids.is_placeholder(text) is ref_is_placeholder(text), repr(text)
+    assert ids._ascii_lower(text) == ref_ascii_lower(text), repr(text)
+    for kind, part in ((IdentifierType.PHONE, None), (IdentifierType.OIDC, "subject")):
+        assert outcome(ids._clean, text, kind, part) == outcome(ref_clean, text, kind, part), repr(text)
+    for kind in (IdentifierType.CRM, IdentifierType.WEB_SESSION):
+        assert outcome(ids.normalize_opaque, text, kind) == outcome(ref_normalize_opaque, text, kind), repr(text)
+    for issuer in (text, f"https://login.example/{text}", f"https://{text}.example"):
+        assert outcome(ids.normalize_issuer, issuer) == outcome(ref_normalize_issuer, issuer), repr(issuer)
+
+
+@pytest.mark.parametrize("text", CORPUS)
+def test_the_corpus_gets_the_previous_answers(text: str) -> None:
+    same_everywhere(text)
+
+
+def test_the_corpus_holds_both_answers_and_the_fast_paths() -> None:
+    """The comparison means something: junk and real ids, ASCII and not, each in numbers."""
+    answers = [(ref_is_placeholder(t), t.isascii()) for t in CORPUS]
+    for wanted in ((True, True), (True, False), (False, True), (False, False)):
+        assert answers.count(wanted) >= 5, wanted
+    assert {outcome(ref_clean, t, IdentifierType.PHONE)[0] for t in CORPUS} == {"value", "error"}
+
+
+def test_a_changed_answer_is_caught() -> None:
+    """The reference is not the function under test: a variant that forgets the compatibility folding differs."""
+    def no_nfkc(text: str) -> bool:
+        return ref_is_placeholder(text) if text.isascii() else text.strip().lower() in ids.BLOCKED_VALUES
+
+    assert any(no_nfkc(t) is not ref_is_placeholder(t) for t in CORPUS)
+
+
+@given(TEXT)
+@example("\x1c")
+@example("null\x1fnull")
+@example("\uff4e\uff55\uff4c\uff4c")
+def test_generated_text_gets_the_previous_answers(text: str) -> None:
+    same_everywhere(text)
+
+
+@given(st.text(alphabet=ALPHABET, max_size=20), st.text(alphabet=ALPHABET, max_size=20))
+def test_generated_emails_get_the_previous_answers(local: str, domain: str) -> None:
+    raw = f"{local}@{domain}"
+    new = outcome(ids.normalize_email, raw)
+
+    def reference() -> tuple[str, str]:
+        # The previous normalize_email: only its cleaning and lower-casing helpers changed.
+        text = ref_clean(raw, IdentifierType.EMAIL)
+        lowered = ref_ascii_lower(text)
+        if not ids._EMAIL.match(lowered):
+            raise IdentifierError("email: not an email address")
+        loc, dom = lowered.rsplit("@", 1)
+        if ref_placeholder_form(loc) in ids._EMAIL_JUNK_LOCAL:
+            raise IdentifierError("email: a placeholder value, not an identifier")
+        if not dom.isascii():
+            try:
+                dom = idna.encode(dom, uts46=False).decode("ascii")
+            except (idna.IDNAError, UnicodeError):
+                raise IdentifierError("email: the domain is not a valid IDNA 2008 host name "
+                                      "(write it in lower case, without full-width or compatibility characters)") from None
+        return f"{loc}@{dom}", text
+
+    assert new == outcome(reference), repr(raw)
