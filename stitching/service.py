@@ -136,9 +136,10 @@ class StitchingService:
             body["summary"] = _summary(body["outcomes"])
             return body
 
-        def prefetch(conn: Connection) -> None:  # the same arguments _stitch gives repo.stitch_snapshot
+        def prefetch(conn: Connection, idempotency_key: str | None) -> None:  # as _stitch reads: repo.stitch_snapshot
             repo.prefetch_stitch_snapshot(conn, [c.identifier.key for c in claims], req.conversation_id,
-                                          [c.identifier.value for c in claims if c.type == IdentifierType.WEB_SESSION])
+                                          [c.identifier.value for c in claims if c.type == IdentifierType.WEB_SESSION],
+                                          idempotency_key)
 
         reply = self._unit("stitch", idempotency_key, _payload(req), keys, work, prefetch)
         if not reply.replayed:
@@ -468,7 +469,8 @@ class StitchingService:
     # -- plumbing --------------------------------------------------------------------------------------------
 
     def _unit(self, operation: str, idempotency_key: str | None, payload: dict[str, Any], lock_keys: list[str],
-              work: Callable[[Connection], dict[str, Any]], prefetch: Callable[[Connection], None] | None = None) -> Reply:
+              work: Callable[[Connection], dict[str, Any]],
+              prefetch: Callable[[Connection, str | None], None] | None = None) -> Reply:
         idempotency_key = idempotency_key or None
         if idempotency_key is not None and is_placeholder(idempotency_key):
             raise InvalidRequest("Idempotency-Key", "a placeholder value (null, undefined, 0, ...): every such call "
@@ -479,7 +481,7 @@ class StitchingService:
             try:
                 with self.store.unit_of_work(keys) as conn:
                     if prefetch is not None:
-                        prefetch(conn)  # PostgreSQL: the work's first read shares a round trip with the lookup below
+                        prefetch(conn, idempotency_key)  # PostgreSQL: the work's first read and the lookup below in one
                     if idempotency_key:
                         stored = repo.idempotent_response(conn, idempotency_key)
                         if stored is not None:

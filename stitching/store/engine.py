@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,9 @@ from psycopg.adapt import Transformer
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from stitching.errors import RetryTransaction, StoreUnavailable
+from stitching.store import writes
 from stitching.store.migrations import HEAD, MIGRATIONS
+from stitching.store.writes import Write, WriteKind
 
 _MIGRATION_LOCK = "stitching:migrations"
 _MIGRATION_WAIT_S = 120
@@ -63,13 +66,20 @@ class Connection:
     the next read sends the queue and the read as one multi-statement query, and COMMIT sends what is left. So
     a unit of work costs one round trip per read plus one for COMMIT, and the driver's per-statement work is
     done once per round trip. An error in any queued statement aborts the rest and surfaces where it is sent
-    (at the next read or at COMMIT) as the same exception."""
+    (at the next read or at COMMIT) as the same exception.
+
+    Row writes of the kinds in ``writes.KINDS`` (``write``) are queued as rows; when sent, each run of them with
+    nothing else between goes as one ``stitch_write`` call (see ``stitching.store.writes``). The advisory locks
+    are queued as ids: the first read may take them into its own statement (``take_locks``, used by
+    ``stitch_begin``) when nothing was queued after them; otherwise they go as their own statement."""
+
+    combine_writes = True  # False: every row write as its own statement (the reference the tests compare with)
 
     def __init__(self, raw: Any, dialect: str, batched: bool = False) -> None:
         self.raw = raw
         self.dialect = dialect
         self.prefetched: dict[Any, Any] = {}  # reads sent ahead of need, by what they read
-        self._queue: list[tuple[bytes, _Pending | None]] | None = [] if batched else None
+        self._queue: list[_Queued] | None = [] if batched else None
         self._escaping = psycopg.pq.Escaping(raw.pgconn) if batched else None
         self._plain_quoting = batched and _plain_quoting(raw.pgconn)
 
@@ -81,6 +91,23 @@ class Connection:
             self._queue.append((self._bind(sql, params), None))
         else:
             self.raw.execute(self._sql(sql), tuple(params))
+
+    def write(self, kind: WriteKind, params: Sequence[Any]) -> None:
+        """One row write of a known kind: queued as a row in a batch, run as its statement elsewhere."""
+        if self._queue is not None:
+            if len(params) != len(kind.types):
+                raise psycopg.ProgrammingError(f"{kind.name}: {len(kind.types)} parameters, {len(params)} given")
+            self._queue.append(Write(kind, tuple(params)))
+        else:
+            self.execute(kind.sql, params)
+
+    def take_locks(self) -> list[int]:
+        """The advisory lock ids queued last and not sent yet, removed from the queue: the caller's statement,
+        queued next, takes them (in this order) before anything else. Empty when anything was queued after them."""
+        if self._queue and isinstance(last := self._queue[-1], _Locks):
+            self._queue.pop()
+            return last.ids
+        return []
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         if self._queue is not None:
@@ -106,7 +133,8 @@ class Connection:
         (``error_from_result``: the same SQLSTATE classes, e.g. UniqueViolation)."""
         if not self._queue:
             return
-        queued, self._queue = self._queue, []
+        queued = self._statements(self._queue)
+        self._queue = []
         raw = self.raw
         with raw.lock:
             raw.pgconn.send_query(b";\n".join(statement for statement, _ in queued))
@@ -129,6 +157,26 @@ class Connection:
                 pending.rows = loader.load_rows(0, result.ntuples, tuple)
             else:
                 pending.rows = []
+
+    def _statements(self, queued: list[_Queued]) -> list[tuple[bytes, _Pending | None]]:
+        """The queue as statements: locks as one SELECT, each run of row writes as one call (a single row as its
+        own statement)."""
+        out: list[tuple[bytes, _Pending | None]] = []
+        run: list[Write] = []
+        for item in [*queued, None]:
+            if isinstance(item, Write):
+                run.append(item)
+                continue
+            if len(run) == 1 or (run and not self.combine_writes):
+                out.extend((self._bind(write.kind.sql, write.params), None) for write in run)
+            elif run:
+                out.append((self._bind(*writes.call(run)), None))
+            run = []
+            if isinstance(item, _Locks):
+                out.append((self._bind("SELECT " + ", ".join("pg_advisory_xact_lock(?)" for _ in item.ids), item.ids), None))
+            elif item is not None:
+                out.append(item)
+        return out
 
     def _bind(self, sql: str, params: Sequence[Any]) -> bytes:
         """The statement with its ``?`` replaced by SQL literals (see ``_literal``)."""
@@ -173,7 +221,10 @@ class Connection:
         """Advisory locks taken left to right in a fixed order (two units never deadlock); queued with BEGIN."""
         if self.dialect == "postgresql" and keys:
             ids = sorted({lock_id(key) for key in keys})
-            self.execute("SELECT " + ", ".join("pg_advisory_xact_lock(?)" for _ in ids), ids)
+            if self._queue is not None:
+                self._queue.append(_Locks(ids))
+            else:
+                self.execute("SELECT " + ", ".join("pg_advisory_xact_lock(?)" for _ in ids), ids)
 
     def lock_profiles(self, ids: Sequence[str]) -> None:
         if self.dialect == "postgresql" and ids:
@@ -181,6 +232,14 @@ class Connection:
 
     def in_clause(self, count: int) -> str:
         return "(" + ",".join("?" * count) + ")"
+
+
+@dataclass(frozen=True)
+class _Locks:
+    ids: list[int]  # sorted
+
+
+_Queued = tuple[bytes, "_Pending | None"] | Write | _Locks
 
 
 @functools.lru_cache(maxsize=512)
@@ -306,7 +365,7 @@ class Store:
                     # executescript runs the whole migration and its record in one transaction.
                     raw.executescript(
                         f"BEGIN IMMEDIATE;\n{migration.sqlite}\nINSERT INTO schema_migrations VALUES "
-                        f"({migration.version}, '{migration.name}', {now_ms()});\nCOMMIT;"
+                        f"({migration.version}, '{_quoted(migration.name)}', {now_ms()});\nCOMMIT;"
                     )
                     applied.append(migration.version)
                 raw.execute(f"PRAGMA busy_timeout={max(1, int(self.busy_timeout_s * 1000))}")
@@ -407,6 +466,11 @@ class _SqlitePool:
             for conn in self._all:
                 conn.close()
             self._all.clear()
+
+
+def _quoted(text: str) -> str:
+    """Text inside an SQL '...' literal."""
+    return text.replace("'", "''")
 
 
 def _describe(exc: BaseException) -> str:

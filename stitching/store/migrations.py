@@ -223,6 +223,103 @@ END;
 $$;
 """
 
+
+# The common writes of a unit of work in one call (stitching.store.writes: this text is what
+# render_stitch_write() gives for its KINDS; a test keeps the two equal) and the first round trip of a stitch
+# in one call. PL/pgSQL keeps a plan per statement and connection: no parse or plan per row and call.
+_ONE_CALL_PATHS = """
+CREATE OR REPLACE FUNCTION stitch_write(p_profile text[], p_link text[], p_claim text[], p_session text[],
+    p_conversation text[], p_audit text[], p_outbox text[], p_idempotency text[])
+RETURNS void LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    IF p_profile IS NOT NULL THEN
+        FOR o IN 0 .. cardinality(p_profile) - 1 BY 2 LOOP
+            INSERT INTO profiles (id, created_at) VALUES (p_profile[o + 1], p_profile[o + 2]::bigint);
+        END LOOP;
+    END IF;
+    IF p_link IS NOT NULL THEN
+        FOR o IN 0 .. cardinality(p_link) - 1 BY 7 LOOP
+            INSERT INTO links (type, value, raw, profile_id, verified, reason, created_at) VALUES (p_link[o + 1],
+                p_link[o + 2], p_link[o + 3], p_link[o + 4], p_link[o + 5]::boolean, p_link[o + 6], p_link[o +
+                7]::bigint);
+        END LOOP;
+    END IF;
+    IF p_claim IS NOT NULL THEN
+        FOR o IN 0 .. cardinality(p_claim) - 1 BY 6 LOOP
+            INSERT INTO claims (type, value, profile_id, verified, first_at, last_at) VALUES (p_claim[o + 1],
+                p_claim[o + 2], p_claim[o + 3], p_claim[o + 4]::boolean, p_claim[o + 5]::bigint, p_claim[o +
+                6]::bigint) ON CONFLICT (type, value, profile_id) DO UPDATE SET last_at = excluded.last_at, verified
+                = (claims.verified OR excluded.verified);
+        END LOOP;
+    END IF;
+    IF p_session IS NOT NULL THEN
+        FOR o IN 0 .. cardinality(p_session) - 1 BY 4 LOOP
+            INSERT INTO web_sessions (id, authenticated, started_at, last_seen_at) VALUES (p_session[o + 1],
+                p_session[o + 2]::boolean, p_session[o + 3]::bigint, p_session[o + 4]::bigint) ON CONFLICT (id) DO
+                UPDATE SET last_seen_at = excluded.last_seen_at, authenticated = (web_sessions.authenticated OR
+                excluded.authenticated);
+        END LOOP;
+    END IF;
+    IF p_conversation IS NOT NULL THEN
+        FOR o IN 0 .. cardinality(p_conversation) - 1 BY 7 LOOP
+            INSERT INTO conversations (id, profile_id, channel, verified, web_session_id, started_at,
+                last_activity_at) VALUES (p_conversation[o + 1], p_conversation[o + 2], p_conversation[o + 3],
+                p_conversation[o + 4]::boolean, p_conversation[o + 5], p_conversation[o + 6]::bigint,
+                p_conversation[o + 7]::bigint) ON CONFLICT (id) DO UPDATE SET profile_id = excluded.profile_id,
+                verified = excluded.verified, web_session_id = COALESCE(excluded.web_session_id,
+                conversations.web_session_id), last_activity_at = excluded.last_activity_at;
+        END LOOP;
+    END IF;
+    IF p_audit IS NOT NULL THEN
+        FOR o IN 0 .. cardinality(p_audit) - 1 BY 10 LOOP
+            INSERT INTO audit (at, action, reason, profile_id, other_profile_id, identifier_type, identifier_value,
+                conversation_id, request_id, detail) VALUES (p_audit[o + 1]::bigint, p_audit[o + 2], p_audit[o + 3],
+                p_audit[o + 4], p_audit[o + 5], p_audit[o + 6], p_audit[o + 7], p_audit[o + 8], p_audit[o + 9],
+                p_audit[o + 10]);
+        END LOOP;
+    END IF;
+    IF p_outbox IS NOT NULL THEN
+        FOR o IN 0 .. cardinality(p_outbox) - 1 BY 4 LOOP
+            INSERT INTO outbox (kind, payload, created_at, next_attempt_at) VALUES (p_outbox[o + 1], p_outbox[o +
+                2], p_outbox[o + 3]::bigint, p_outbox[o + 4]::bigint);
+        END LOOP;
+    END IF;
+    IF p_idempotency IS NOT NULL THEN
+        FOR o IN 0 .. cardinality(p_idempotency) - 1 BY 6 LOOP
+            INSERT INTO idempotency (key, operation, request_hash, status, response, created_at) VALUES
+                (p_idempotency[o + 1], p_idempotency[o + 2], p_idempotency[o + 3], p_idempotency[o + 4]::integer,
+                p_idempotency[o + 5], p_idempotency[o + 6]::bigint);
+        END LOOP;
+    END IF;
+END;
+$$;
+
+-- The first round trip of a stitch: the unit of work's advisory locks (ids sorted by the caller: two callers
+-- lock in the same order), then the stored answer for its Idempotency-Key (a replay needs nothing else), else
+-- everything the stitch decides on (stitch_snapshot, under those locks).
+CREATE OR REPLACE FUNCTION stitch_begin(p_locks BIGINT[], p_idempotency TEXT, p_types TEXT[], p_values TEXT[],
+                                        p_conversation TEXT, p_sessions TEXT[])
+RETURNS JSONB LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    v_lock BIGINT;
+    v_stored JSONB;
+BEGIN
+    FOREACH v_lock IN ARRAY coalesce(p_locks, '{}') LOOP
+        PERFORM pg_advisory_xact_lock(v_lock);
+    END LOOP;
+    IF p_idempotency IS NOT NULL THEN
+        SELECT jsonb_build_array(operation, request_hash, status, response) INTO v_stored
+          FROM idempotency WHERE key = p_idempotency;
+        IF FOUND THEN
+            RETURN jsonb_build_object('idempotency', v_stored);
+        END IF;
+    END IF;
+    RETURN jsonb_build_object('idempotency', NULL,
+                              'snapshot', stitch_snapshot(p_types, p_values, p_conversation, p_sessions));
+END;
+$$;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _SQLITE, _POSTGRESQL),
     Migration(
@@ -245,5 +342,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX profiles_by_date_of_birth ON profiles (date_of_birth) WHERE status = 'active';",
     ),
     Migration(4, "stitch reads in one round trip", "-- SQLite runs in process: no round trips to save.", _STITCH_SNAPSHOT),
+    Migration(5, "common writes and the first round trip of a stitch in one call each",
+              "-- SQLite runs in process: no round trips to save.", _ONE_CALL_PATHS),
 )
 HEAD = MIGRATIONS[-1].version

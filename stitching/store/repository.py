@@ -10,6 +10,11 @@ from typing import Any
 from stitching.domain.identifiers import Identifier, IdentifierType
 from stitching.domain.rules import LinkView, ProfileView, SessionState, SessionView, Traits
 from stitching.store.engine import Connection
+from stitching.store.writes import BY_NAME
+
+_PROFILE, _LINK, _CLAIM, _SESSION = BY_NAME["profile"], BY_NAME["link"], BY_NAME["claim"], BY_NAME["session"]
+_CONVERSATION, _AUDIT, _OUTBOX, _IDEMPOTENCY = (BY_NAME["conversation"], BY_NAME["audit"], BY_NAME["outbox"],
+                                                BY_NAME["idempotency"])
 
 
 @dataclass(frozen=True)
@@ -96,10 +101,14 @@ def stitch_snapshot(conn: Connection, keys: Sequence[tuple[str, str]], conversat
         return StitchSnapshot(owners_, row[0] if row else None, profiles(conn, involved),
                               sessions(conn, session_ids, owners_, now, timeout_ms), claimants(conn, keys))
     sent = conn.prefetched.pop(_snapshot_key(keys, conversation_id, session_ids), None)
-    found = sent.fetchone() if sent is not None else conn.one(
-        "SELECT stitch_snapshot(?, ?, ?, ?)", ([k[0] for k in keys], [k[1] for k in keys], conversation_id, list(session_ids)))
-    assert found is not None
-    doc: dict[str, Any] = found[0]
+    found = sent.fetchone() if sent is not None else None
+    doc: dict[str, Any] | None = found[0].get("snapshot") if found is not None else None
+    if doc is None:  # not sent ahead (or it found a stored answer, and the caller read on anyway)
+        found = conn.one("SELECT stitch_snapshot(?, ?, ?, ?)",
+                         ([k[0] for k in keys], [k[1] for k in keys], conversation_id, list(session_ids)))
+        assert found is not None
+        doc = found[0]
+    assert doc is not None
     owners_ = {(kind, value): pid for kind, value, pid in doc["owners"]}
     links: dict[str, list[LinkView]] = {}
     for pid, kind, value, verified in doc["links"]:
@@ -114,13 +123,18 @@ def stitch_snapshot(conn: Connection, keys: Sequence[tuple[str, str]], conversat
 
 
 def prefetch_stitch_snapshot(conn: Connection, keys: Sequence[tuple[str, str]], conversation_id: str | None,
-                             session_ids: Sequence[str]) -> None:
-    """PostgreSQL: queue the snapshot's call now, so it shares a round trip with whatever is read next (the
-    idempotency lookup); ``stitch_snapshot`` with the same arguments then takes its result. SQLite: nothing."""
+                             session_ids: Sequence[str], idempotency_key: str | None = None) -> None:
+    """PostgreSQL: queue the stitch's first read now, as one ``stitch_begin`` call: the unit of work's advisory
+    locks (when nothing was queued after them), the stored answer for ``idempotency_key`` and, when there is none,
+    the snapshot. ``idempotent_response`` and ``stitch_snapshot`` with the same arguments then take its result.
+    SQLite: nothing."""
     if conn.dialect == "postgresql":
-        conn.prefetched[_snapshot_key(keys, conversation_id, session_ids)] = conn.send(
-            "SELECT stitch_snapshot(?, ?, ?, ?)",
-            ([k[0] for k in keys], [k[1] for k in keys], conversation_id, list(session_ids)))
+        sent = conn.send("SELECT stitch_begin(?::bigint[], ?, ?::text[], ?::text[], ?, ?::text[])",
+                         (conn.take_locks(), idempotency_key, [k[0] for k in keys], [k[1] for k in keys],
+                          conversation_id, list(session_ids)))
+        conn.prefetched[_snapshot_key(keys, conversation_id, session_ids)] = sent
+        if idempotency_key:
+            conn.prefetched[("idempotency", idempotency_key)] = sent
 
 
 def _snapshot_key(keys: Sequence[tuple[str, str]], conversation_id: str | None,
@@ -170,7 +184,7 @@ def claimants(conn: Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[s
 
 
 def create_profile(conn: Connection, profile_id: str, now: int) -> None:
-    conn.execute("INSERT INTO profiles (id, created_at) VALUES (?, ?)", (profile_id, now))
+    conn.write(_PROFILE, (profile_id, now))
 
 
 def set_traits(conn: Connection, profile_id: str, traits: Traits) -> None:
@@ -181,8 +195,7 @@ def set_traits(conn: Connection, profile_id: str, traits: Traits) -> None:
 
 
 def add_link(conn: Connection, ident: Identifier, profile_id: str, verified: bool, reason: str, now: int) -> None:
-    conn.execute("INSERT INTO links (type, value, raw, profile_id, verified, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                 (ident.type.value, ident.value, ident.raw, profile_id, verified, reason, now))
+    conn.write(_LINK, (ident.type.value, ident.value, ident.raw, profile_id, verified, reason, now))
 
 
 def remove_link(conn: Connection, kind: str, value: str) -> str | None:
@@ -193,21 +206,11 @@ def remove_link(conn: Connection, kind: str, value: str) -> str | None:
 
 
 def record_claim(conn: Connection, ident: Identifier, profile_id: str, verified: bool, now: int) -> None:
-    conn.execute(
-        "INSERT INTO claims (type, value, profile_id, verified, first_at, last_at) VALUES (?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (type, value, profile_id) DO UPDATE SET last_at = excluded.last_at, "
-        "verified = (claims.verified OR excluded.verified)",
-        (ident.type.value, ident.value, profile_id, verified, now, now),
-    )
+    conn.write(_CLAIM, (ident.type.value, ident.value, profile_id, verified, now, now))
 
 
 def touch_session(conn: Connection, session_id: str, authenticated: bool, now: int) -> None:
-    conn.execute(
-        "INSERT INTO web_sessions (id, authenticated, started_at, last_seen_at) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at, "
-        "authenticated = (web_sessions.authenticated OR excluded.authenticated)",
-        (session_id, authenticated, now, now),
-    )
+    conn.write(_SESSION, (session_id, authenticated, now, now))
 
 
 def end_session(conn: Connection, session_id: str, reason: str, now: int) -> tuple[str | None, bool]:
@@ -233,13 +236,7 @@ def conversation(conn: Connection, conversation_id: str) -> ConversationRow | No
 
 def upsert_conversation(conn: Connection, conversation_id: str, profile_id: str, channel: str, verified: bool,
                         web_session_id: str | None, now: int) -> None:
-    conn.execute(
-        "INSERT INTO conversations (id, profile_id, channel, verified, web_session_id, started_at, last_activity_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET profile_id = excluded.profile_id, "
-        "verified = excluded.verified, web_session_id = COALESCE(excluded.web_session_id, conversations.web_session_id), "
-        "last_activity_at = excluded.last_activity_at",
-        (conversation_id, profile_id, channel, verified, web_session_id, now, now),
-    )
+    conn.write(_CONVERSATION, (conversation_id, profile_id, channel, verified, web_session_id, now, now))
 
 
 def record_outcome(conn: Connection, conversation_id: str, agent_id: str | None, queue_id: str | None, topic: str | None,
@@ -370,12 +367,9 @@ def links_of(conn: Connection, profile_id: str) -> list[dict[str, Any]]:
 def audit(conn: Connection, at: int, action: str, reason: str, *, profile_id: str | None = None,
           other_profile_id: str | None = None, identifier: tuple[str, str] | None = None,
           conversation_id: str | None = None, request_id: str | None = None, detail: dict[str, Any] | None = None) -> None:
-    conn.execute(
-        "INSERT INTO audit (at, action, reason, profile_id, other_profile_id, identifier_type, identifier_value, "
-        "conversation_id, request_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (at, action, reason, profile_id, other_profile_id, identifier[0] if identifier else None,
-         identifier[1] if identifier else None, conversation_id, request_id, json.dumps(detail or {}, sort_keys=True)),
-    )
+    conn.write(_AUDIT, (at, action, reason, profile_id, other_profile_id, identifier[0] if identifier else None,
+                        identifier[1] if identifier else None, conversation_id, request_id,
+                        json.dumps(detail or {}, sort_keys=True)))
 
 
 def audit_trail(conn: Connection, profile_id: str, limit: int) -> list[dict[str, Any]]:
@@ -390,19 +384,24 @@ def audit_trail(conn: Connection, profile_id: str, limit: int) -> list[dict[str,
 
 
 def idempotent_response(conn: Connection, key: str) -> tuple[str, str, int, str] | None:
+    """The stored answer for an Idempotency-Key; taken from ``stitch_begin`` when the stitch's first read sent it."""
+    sent = conn.prefetched.pop(("idempotency", key), None)
+    if sent is not None:
+        found = sent.fetchone()
+        assert found is not None
+        stored = found[0]["idempotency"]
+        return (stored[0], stored[1], int(stored[2]), stored[3]) if stored is not None else None
     row = conn.one("SELECT operation, request_hash, status, response FROM idempotency WHERE key = ?", (key,))
     return (row[0], row[1], int(row[2]), row[3]) if row else None
 
 
 def save_idempotent_response(conn: Connection, key: str, operation: str, request_hash: str, status: int, response: str,
                              now: int) -> None:
-    conn.execute("INSERT INTO idempotency (key, operation, request_hash, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                 (key, operation, request_hash, status, response, now))
+    conn.write(_IDEMPOTENCY, (key, operation, request_hash, status, response, now))
 
 
 def enqueue(conn: Connection, kind: str, payload: dict[str, Any], now: int) -> None:
-    conn.execute("INSERT INTO outbox (kind, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?)",
-                 (kind, json.dumps(payload, sort_keys=True), now, now))
+    conn.write(_OUTBOX, (kind, json.dumps(payload, sort_keys=True), now, now))
 
 
 # -- merge evidence and the shared computer (added for issue 17 by the service's owner) -------------------------

@@ -1,0 +1,138 @@
+"""``stitch_write`` (one call for a run of row writes) and ``stitch_begin`` (a stitch's first round trip) write and
+answer exactly what the plain statements do: the statement path is the reference."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable, Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import psycopg
+import pytest
+
+from stitching import service as service_module
+from stitching.errors import RetryTransaction
+from stitching.service import EnrollRequest, RecordRequest, StitchingService, StitchRequest
+from stitching.store import Store
+from stitching.store import engine as store_engine
+from stitching.store.migrations import MIGRATIONS
+from stitching.store.writes import KINDS, render_stitch_write
+from tests.service.conftest import ISSUER, Clock, PostgresServer, make_settings
+
+TABLES = {
+    "profiles": "id", "links": "type, value", "claims": "type, value, profile_id", "web_sessions": "id",
+    "conversations": "id", "merges": "id", "idempotency": "key", "audit": "seq", "outbox": "id",
+}
+
+
+def test_the_newest_migration_defines_stitch_write_as_the_write_kinds_say() -> None:
+    """A change to a write kind's statement needs a new migration that redefines the function."""
+    defining = [m for m in MIGRATIONS if "FUNCTION stitch_write(" in m.postgresql]
+    assert defining, "no migration defines stitch_write"
+    assert render_stitch_write() in defining[-1].postgresql
+
+
+def test_every_write_kind_is_a_plain_statement_with_one_type_per_parameter() -> None:
+    for kind in KINDS:
+        assert kind.sql.count("?") == len(kind.types), kind.name
+        assert set(kind.types) <= {"text", "bigint", "integer", "boolean"}, kind.name
+
+
+def _journey(service: StitchingService, clock: Clock) -> list[Any]:
+    """Calls that take every write kind, alone and in runs: new and returning customers, sessions, a login adopting
+    an anonymous visit (a merge), a refused merge, a takeover, an enrollment with traits, outcomes, replays."""
+    answers: list[Any] = []
+
+    def stitch(key: str | None = None, **fields: Any) -> None:
+        answers.append(service.stitch(StitchRequest(**fields), key).body)
+
+    stitch(channel="sms", conversation_id="c1", phone="+12025550101", phone_verified=True)
+    stitch("k-1", channel="sms", conversation_id="c2", phone="+12025550101", phone_verified=True)
+    stitch("k-1", channel="sms", conversation_id="c2", phone="+12025550101", phone_verified=True)  # replay
+    stitch(channel="web", conversation_id="c3", web_session_id="s-1", phone="+12025550102")
+    clock.advance(1)
+    stitch("k-2", channel="web", conversation_id="c4", web_session_id="s-1", oidc_issuer=ISSUER, oidc_subject="alice",
+           oidc_verified=True, email="alice@example.com")
+    stitch(channel="web", conversation_id="c5", web_session_id="s-1", oidc_issuer=ISSUER, oidc_subject="bob",
+           oidc_verified=True)
+    stitch(channel="web", conversation_id="c7", web_session_id="s-2")  # an anonymous visit...
+    stitch(channel="web", conversation_id="c8", web_session_id="s-2", oidc_issuer=ISSUER, oidc_subject="alice",
+           oidc_verified=True)  # ...adopted by alice's login: a merge
+    answers.append(service.record(RecordRequest("c4", "agent-1", "queue-1", "topic o'brien", "done")).body)
+    answers.append(service.enroll(EnrollRequest(source="crm-sync", anchor_crm_id="crm-7", phone="+12025550103",
+                                                email="carol@example.com", last_name="O'Neil",
+                                                date_of_birth="1980-02-03"), "e-1").body)
+    stitch(channel="sms", conversation_id="c6", phone="+12025550103", phone_verified=True, crm_id="crm-7",
+           crm_id_verified=True, last_name="x")
+    answers.append(service.end_session("s-1", "logout", None, "end-1").body)
+    return answers
+
+
+def _tables(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    with psycopg.connect(url) as conn:
+        return {table: conn.execute(f"SELECT * FROM {table} ORDER BY {order}").fetchall()
+                for table, order in TABLES.items()}
+
+
+@pytest.fixture
+def run_journey(postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[bool], Any]]:
+    stores: list[Store] = []
+
+    def run(combined: bool) -> tuple[list[Any], dict[str, list[tuple[Any, ...]]], list[bytes]]:
+        counter = itertools.count()
+        monkeypatch.setattr(service_module, "uuid", SimpleNamespace(uuid4=lambda: uuid.UUID(int=next(counter))))
+        monkeypatch.setattr(store_engine.Connection, "combine_writes", combined)
+        sent: list[bytes] = []
+        original = store_engine.Connection._statements
+
+        def spy(self: store_engine.Connection, queued: Any) -> Any:
+            statements = original(self, queued)
+            sent.extend(statement for statement, _ in statements)
+            return statements
+
+        monkeypatch.setattr(store_engine.Connection, "_statements", spy)
+        url = postgres_server.new_database()
+        store = Store(url, 2)
+        stores.append(store)
+        store.migrate()
+        clock = Clock()
+        service = StitchingService(store, make_settings(url), clock=clock)
+        service.mirror = True  # the Genesys mirror's outbox rows too
+        answers = _journey(service, clock)
+        return answers, _tables(url), sent
+
+    yield run
+    for store in stores:
+        store.close()
+
+
+def test_one_call_writes_exactly_what_the_statements_write(run_journey: Callable[[bool], Any]) -> None:
+    combined_answers, combined_rows, combined_sent = run_journey(True)
+    plain_answers, plain_rows, plain_sent = run_journey(False)
+    assert combined_answers == plain_answers
+    assert combined_rows == plain_rows
+    assert all(combined_rows.values()), "the journey must write every table"
+    assert any(answer.get("decision") == "merged" for answer in combined_answers)
+    # the two paths really differ: runs of writes went as stitch_write calls, and not a single one in the reference
+    assert sum(b"stitch_write(" in s for s in combined_sent) >= 5
+    assert not any(b"stitch_write(" in s for s in plain_sent)
+
+
+def test_a_failing_row_in_a_call_fails_the_unit_of_work_like_its_statement(postgres_server: PostgresServer) -> None:
+    """A duplicate link inside a stitch_write call fails the unit of work as the plain INSERT does (a unique
+    violation, which the service retries) and leaves nothing behind."""
+    url = postgres_server.new_database()
+    store = Store(url, 1)
+    store.migrate()
+    link = next(k for k in KINDS if k.name == "link")
+    profile = next(k for k in KINDS if k.name == "profile")
+    try:
+        with pytest.raises(RetryTransaction, match="links_pkey"), store.unit_of_work(["id:phone:+1"]) as conn:
+            conn.write(profile, ("p1", 1))
+            conn.write(link, ("phone", "+1", "+1", "p1", True, "r", 1))
+            conn.write(link, ("phone", "+1", "+1", "p1", True, "r", 1))
+        assert _tables(url)["profiles"] == []
+    finally:
+        store.close()
