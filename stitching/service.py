@@ -13,7 +13,7 @@ import time
 import unicodedata
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from typing import Any
 
@@ -103,6 +103,15 @@ class RecordRequest:
 class Reply:
     body: dict[str, Any]
     replayed: bool = False
+    # ``body`` as the API sends it (``encode_body``), when the unit of work already serialized it for its
+    # idempotency record: the answer is then serialized once, not twice.
+    encoded: bytes | None = field(default=None, compare=False, repr=False)
+
+
+def encode_body(body: dict[str, Any]) -> str:
+    """The JSON text of an answer, byte for byte what ``starlette.responses.JSONResponse`` renders (compact, UTF-8
+    text, no NaN); stored for an Idempotency-Key and sent as the HTTP body."""
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
 
 
 class StitchingService:
@@ -491,8 +500,10 @@ class StitchingService:
                             return Reply(json.loads(stored[3]), replayed=True)
                     body = work(conn)
                     if idempotency_key:
-                        repo.save_idempotent_response(conn, idempotency_key, operation, request_hash, 200,
-                                                      json.dumps(body), self.clock())
+                        text = encode_body(body)
+                        repo.save_idempotent_response(conn, idempotency_key, operation, request_hash, 200, text,
+                                                      self.clock())
+                        return Reply(body, encoded=text.encode())
                     return Reply(body)
             except RetryTransaction:
                 self.metrics.retries.inc()

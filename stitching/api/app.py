@@ -366,7 +366,9 @@ def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
 
 
 def _reply(reply: Reply) -> Response:
-    response = JSONResponse(reply.body)
+    # The bytes the service already serialized for its idempotency record are what JSONResponse would render.
+    response = (JSONResponse(reply.body) if reply.encoded is None
+                else Response(reply.encoded, media_type=JSONResponse.media_type))
     if reply.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response

@@ -7,18 +7,25 @@ and compatibility forms, quotes and brackets) must get the same answer, the same
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import idna
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
+from starlette.responses import JSONResponse
 
+from stitching.api.app import _reply
 from stitching.domain import identifiers as ids
 from stitching.domain.identifiers import IdentifierError, IdentifierType
+from stitching.service import Reply, encode_body
+from stitching.store import Store
+from tests.service.conftest import AUTH, Api
 
 # -- the previous implementations (reference only) -----------------------------------------------------------------
 
@@ -187,3 +194,54 @@ def test_generated_emails_get_the_previous_answers(local: str, domain: str) -> N
         return f"{loc}@{dom}", text
 
     assert new == outcome(reference), repr(raw)
+
+
+# -- an answer is serialized once and sent as those bytes ------------------------------------------------------------
+
+BODIES: list[dict[str, Any]] = [
+    {"profileId": "p-1", "conversationId": None, "decision": "created", "created": True, "verified": False,
+     "outcomes": [{"type": "phone", "result": "linked", "reason": "verified_identifier"}], "merges": [],
+     "summary": "phone:linked:verified_identifier"},
+    {"source": "crm-sync", "nested": {"list": [1, 2.5, -3, True, None], "empty": {}}, "text": 'quote " \\ / \n \x00'},
+    {"non_ascii": "M\u00fcller \u5f20\u4f1f \uff41 \U0001f600", "\u00e9": "key"},
+]
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_an_encoded_reply_is_the_response_json_response_gave(body: dict[str, Any]) -> None:
+    for replayed in (False, True):
+        before = JSONResponse(body)  # what _reply built before
+        if replayed:
+            before.headers["Idempotent-Replayed"] = "true"
+        after = _reply(Reply(body, replayed, encoded=encode_body(body).encode()))
+        assert (after.body, after.raw_headers, after.status_code) == (before.body, before.raw_headers, 200)
+        plain = _reply(Reply(body, replayed))  # nothing encoded yet (no Idempotency-Key): serialized by the API
+        assert (plain.body, plain.raw_headers) == (before.body, before.raw_headers)
+    assert json.loads(encode_body(body)) == body
+
+
+def test_encode_body_refuses_what_json_response_refuses() -> None:
+    with pytest.raises(ValueError, match="JSON compliant"):
+        encode_body({"x": float("nan")})
+    with pytest.raises(ValueError, match="JSON compliant"):
+        JSONResponse({"x": float("nan")})
+
+
+def test_a_stitch_answer_and_its_replay_are_the_bytes_stored_for_the_key(api: Api, migrated: Store) -> None:
+    body = {"channel": "sms", "conversationId": "c-json", "phone": "+12025550143", "phoneVerified": True}
+    headers = {**AUTH, "Idempotency-Key": "c-json-stitch", "x-request-id": "req-1"}
+    first = api.client.post("/v1/stitch", json=body, headers=headers)
+    again = api.client.post("/v1/stitch", json=body, headers=headers)
+    keyless = api.client.post("/v1/stitch", json={**body, "conversationId": "c-json-2"}, headers=AUTH)
+    for response in (first, again, keyless):
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/json"
+        assert response.content == JSONResponse(response.json()).body  # compact, as JSONResponse renders
+        assert int(response.headers["content-length"]) == len(response.content)
+    assert first.content == again.content and first.json()["decision"] == "created"
+    assert "idempotent-replayed" not in first.headers and again.headers["idempotent-replayed"] == "true"
+    assert first.headers["x-request-id"] == again.headers["x-request-id"] == "req-1"
+    assert keyless.headers["x-request-id"] and "idempotent-replayed" not in keyless.headers
+    with migrated.unit_of_work(write=False) as conn:
+        row = conn.one("SELECT response FROM idempotency WHERE key = ?", ("c-json-stitch",))
+    assert row is not None and row[0].encode() == first.content
