@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import time
 import unicodedata
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
@@ -108,6 +108,16 @@ class Reply:
     encoded: bytes | None = field(default=None, compare=False, repr=False)
 
 
+_UUID4_VARIANT = {f"{n:x}": f"{8 | n & 3:x}" for n in range(16)}
+
+
+def new_id() -> str:
+    """``str(uuid.uuid4())`` without building a UUID object: 122 random bits, version 4 and the RFC 4122 variant set
+    exactly as ``uuid.uuid4`` sets them, in its text form."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_UUID4_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
 def encode_body(body: dict[str, Any]) -> str:
     """The JSON text of an answer, byte for byte what ``starlette.responses.JSONResponse`` renders (compact, UTF-8
     text, no NaN); stored for an Idempotency-Key and sent as the HTTP body."""
@@ -140,9 +150,10 @@ class StitchingService:
         def work(conn: Connection) -> dict[str, Any]:
             body = self._stitch(conn, claims, Traits(), now, request_id, channel=req.channel,
                                 conversation_id=req.conversation_id)
-            for name in ignored:
-                body["outcomes"].append({"type": name, "result": "refused", "reason": "context_only"})
-            body["summary"] = _summary(body["outcomes"])
+            if ignored:  # otherwise _apply's summary already covers every outcome
+                for name in ignored:
+                    body["outcomes"].append({"type": name, "result": "refused", "reason": "context_only"})
+                body["summary"] = _summary(body["outcomes"])
             return body
 
         def prefetch(conn: Connection, idempotency_key: str | None) -> None:  # as _stitch reads: repo.stitch_snapshot
@@ -152,9 +163,9 @@ class StitchingService:
 
         reply = self._unit("stitch", idempotency_key, _payload(req), keys, work, prefetch)
         if not reply.replayed:
-            self.metrics.decisions.labels(reply.body["decision"]).inc()
+            self.metrics.child(self.metrics.decisions, reply.body["decision"]).inc()
             for outcome in reply.body["outcomes"]:
-                self.metrics.outcomes.labels(outcome["result"], outcome["reason"]).inc()
+                self.metrics.child(self.metrics.outcomes, outcome["result"], outcome["reason"]).inc()
         return reply
 
     def context(self, *, phone: str | None = None, profile_id: str | None = None, window_s: int | None = None,
@@ -180,7 +191,7 @@ class StitchingService:
         if body["found"] and not body["agentId"] and self.journey_reader is not None and body.get("externalContactId"):
             body = self._context_from_journey(body, now, window_ms)
         body.pop("externalContactId", None)
-        self.metrics.context.labels(body["reason"]).inc()
+        self.metrics.child(self.metrics.context, body["reason"]).inc()
         return Reply(body)
 
     def enroll(self, req: EnrollRequest, idempotency_key: str, request_id: str | None = None) -> Reply:
@@ -205,7 +216,7 @@ class StitchingService:
 
         reply = self._unit("enroll", idempotency_key, _payload(req), keys, work)
         if not reply.replayed:
-            self.metrics.decisions.labels(reply.body["decision"]).inc()
+            self.metrics.child(self.metrics.decisions, reply.body["decision"]).inc()
         return reply
 
     def record(self, req: RecordRequest, idempotency_key: str | None = None, request_id: str | None = None) -> Reply:
@@ -357,7 +368,7 @@ class StitchingService:
                owners: dict[tuple[str, str], str], now: int, request_id: str | None, channel: str | None,
                conversation_id: str | None, source: str | None) -> dict[str, Any]:
         created = decision.target_id is None
-        target = decision.target_id or str(uuid.uuid4())
+        target = decision.target_id or new_id()
         strong = decision.record_traits
         audit = _Auditor(conn, now, target, conversation_id, request_id, source)
         if created:
@@ -365,7 +376,7 @@ class StitchingService:
             audit("create", "new_identity")
         merges = []
         for plan in decision.merges:
-            merge_id = str(uuid.uuid4())
+            merge_id = new_id()
             moved, conversations = repo.merge(conn, merge_id, target, plan.absorbed_id, plan.reason, plan.factors, now)
             audit("merge", plan.reason, other=plan.absorbed_id,
                   detail={"mergeId": merge_id, "factors": list(plan.factors), "movedLinks": len(moved),
@@ -650,10 +661,17 @@ def _merge_possible(claims: list[Claim], owners: dict[tuple[str, str], str]) -> 
     return bool(set(owners.values()) - {target})
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _payload(req: StitchRequest | EnrollRequest | RecordRequest) -> dict[str, Any]:
     """The request's fields for its idempotency hash: what ``dataclasses.asdict`` gives for these flat requests
-    (every field is None, bool, int or str), without its recursive deep copy (a measurable share of a stitch)."""
-    return {f.name: getattr(req, f.name) for f in fields(req)}
+    (every field is None, bool, int or str), without its recursive deep copy (a measurable share of a stitch).
+    The field names of each request class are listed once."""
+    names = _FIELD_NAMES.get(type(req))
+    if names is None:
+        names = _FIELD_NAMES[type(req)] = tuple(f.name for f in fields(req))
+    return {name: getattr(req, name) for name in names}
 
 
 def _summary(outcomes: list[dict[str, Any]]) -> str:

@@ -36,7 +36,7 @@ from stitching.config import ServiceSettings
 from stitching.errors import Conflict, InvalidRequest, NotFound, StoreUnavailable
 from stitching.journey import JourneyReader
 from stitching.metrics import Metrics
-from stitching.service import EnrollRequest, RecordRequest, Reply, StitchingService, StitchRequest
+from stitching.service import EnrollRequest, RecordRequest, Reply, StitchingService, StitchRequest, new_id
 from stitching.store.engine import Store, now_ms
 
 log = logging.getLogger("stitching.api")
@@ -218,7 +218,7 @@ class _Guard:
         started = time.perf_counter()
         status_holder = {"status": 500}
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
-        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or str(uuid.uuid4())
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or new_id()
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_status(message: Message) -> None:
@@ -245,8 +245,8 @@ class _Guard:
         finally:
             route = scope.get("route")
             label = getattr(route, "path", "unmatched")
-            self.metrics.requests.labels(label, str(status_holder["status"])).inc()
-            self.metrics.latency.labels(label).observe(time.perf_counter() - started)
+            self.metrics.child(self.metrics.requests, label, str(status_holder["status"])).inc()
+            self.metrics.child(self.metrics.latency, label).observe(time.perf_counter() - started)
 
     def _refuse(self, scope: Scope, headers: dict[bytes, bytes]) -> Response | None:
         length = headers.get(b"content-length")

@@ -7,9 +7,11 @@ and compatibility forms, quotes and brackets) must get the same answer, the same
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import unicodedata
+import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,7 +25,8 @@ from starlette.responses import JSONResponse
 from stitching.api.app import _reply
 from stitching.domain import identifiers as ids
 from stitching.domain.identifiers import IdentifierError, IdentifierType
-from stitching.service import Reply, encode_body
+from stitching.metrics import Metrics
+from stitching.service import EnrollRequest, RecordRequest, Reply, StitchRequest, _payload, encode_body, new_id
 from stitching.store import Store
 from tests.service.conftest import AUTH, Api
 
@@ -245,3 +248,64 @@ def test_a_stitch_answer_and_its_replay_are_the_bytes_stored_for_the_key(api: Ap
     with migrated.unit_of_work(write=False) as conn:
         row = conn.one("SELECT response FROM idempotency WHERE key = ?", ("c-json-stitch",))
     assert row is not None and row[0].encode() == first.content
+
+
+# -- metric children are looked up once ------------------------------------------------------------------------------
+
+
+def test_a_cached_metric_child_is_the_child_prometheus_gives() -> None:
+    metrics = Metrics()
+    first = metrics.child(metrics.requests, "/v1/stitch", "200")
+    assert first is metrics.requests.labels("/v1/stitch", "200") is metrics.child(metrics.requests, "/v1/stitch", "200")
+    assert metrics.child(metrics.requests, "/v1/stitch", "422") is not first
+    assert metrics.child(metrics.outcomes, "/v1/stitch", "200") is metrics.outcomes.labels("/v1/stitch", "200")
+    first.inc()
+    metrics.child(metrics.latency, "/v1/stitch").observe(0.002)
+    text = metrics.render().decode()
+    assert 'stitching_http_requests_total{route="/v1/stitch",status="200"} 1.0' in text
+    assert 'stitching_http_request_seconds_bucket{le="0.0025",route="/v1/stitch"} 1.0' in text
+    with pytest.raises(ValueError, match="Incorrect label count"):
+        metrics.child(metrics.decisions, "created", "extra")
+
+
+def test_every_request_and_answer_is_counted_under_its_labels(api: Api) -> None:
+    body: dict[str, Any] = {"channel": "sms", "phone": "+12025550143", "phoneVerified": True}
+    for n in range(3):
+        api.stitch(conversationId=f"c-m{n}", **body)
+    api.stitch(expect=422, conversationId="null", **body)
+    api.context(phone="+12025550143")
+    metrics = api.client.get("/metrics").text
+    for line in ('stitching_decisions_total{decision="created"} 1.0', 'stitching_decisions_total{decision="matched"} 2.0',
+                 'stitching_identifier_outcomes_total{reason="verified_identifier",result="linked"} 1.0',
+                 'stitching_http_requests_total{route="/v1/stitch",status="200"} 3.0',
+                 'stitching_http_requests_total{route="/v1/stitch",status="422"} 1.0',
+                 'stitching_http_request_seconds_count{route="/v1/stitch"} 4.0',
+                 'stitching_context_answers_total{reason="no_agent"} 1.0'):
+        assert line in metrics, line
+
+
+# -- ids and idempotency payloads ----------------------------------------------------------------------------------
+
+
+def test_new_id_is_a_random_uuid4_in_its_text_form() -> None:
+    made = [new_id() for _ in range(4000)]
+    assert len(set(made)) == len(made)
+    for text in made:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    assert {text[19] for text in made} == set("89ab")  # the variant's two free bits are random, as in uuid4
+    assert {text[14] for text in made} == {"4"}
+    for position in (0, 15, 20, 35):
+        assert len({text[position] for text in made}) == 16  # every other hex digit takes every value
+
+
+@pytest.mark.parametrize("req", [
+    StitchRequest(channel="web", conversation_id="c-1", oidc_issuer="https://i.example", oidc_subject="s",
+                  oidc_verified=True, phone="+12025550143", last_name="Doe", occurred_at=1_795_000_000_000),
+    EnrollRequest(source="crm-sync", anchor_crm_id="CRM-1", email="a@example.com", date_of_birth="1980-01-02"),
+    RecordRequest(conversation_id="c-1", agent_id="a-1", topic="billing"),
+])
+def test_the_idempotency_payload_is_what_asdict_gives(req: StitchRequest | EnrollRequest | RecordRequest) -> None:
+    for _ in range(2):  # the field names are listed on the first call and reused
+        payload = _payload(req)
+        assert payload == dataclasses.asdict(req) and list(payload) == list(dataclasses.asdict(req))
