@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Callable, Iterator
-from types import SimpleNamespace
 from typing import Any
 
 import psycopg
@@ -82,7 +81,7 @@ def run_journey(postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
 
     def run(combined: bool) -> tuple[list[Any], dict[str, list[tuple[Any, ...]]], list[bytes]]:
         counter = itertools.count()
-        monkeypatch.setattr(service_module, "uuid", SimpleNamespace(uuid4=lambda: uuid.UUID(int=next(counter))))
+        monkeypatch.setattr(service_module, "new_id", lambda: str(uuid.UUID(int=next(counter))))
         monkeypatch.setattr(store_engine.Connection, "combine_writes", combined)
         sent: list[bytes] = []
         original = store_engine.Connection._statements
@@ -136,3 +135,36 @@ def test_a_failing_row_in_a_call_fails_the_unit_of_work_like_its_statement(postg
         assert _tables(url)["profiles"] == []
     finally:
         store.close()
+
+
+def test_stitch_snapshot_reads_what_migration_4_read(postgres_server: PostgresServer) -> None:
+    """Migration 5 redefines stitch_snapshot with fewer statements; on every state the journey leaves, for every
+    identifier, conversation and session (and combinations, unknown ones included), it answers as migration 4's."""
+    url = postgres_server.new_database()
+    store = Store(url, 1)
+    store.migrate()
+    store.close()
+    first = next(m for m in MIGRATIONS if m.version == 4).postgresql
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(first.replace("FUNCTION stitch_snapshot(", "FUNCTION stitch_snapshot_v4(").encode())
+        journey_store = Store(url, 1)
+        try:
+            _journey(StitchingService(journey_store, make_settings(url), clock=Clock()), Clock())
+        finally:
+            journey_store.close()
+        keys = conn.execute("SELECT type, value FROM links UNION SELECT 'phone', '+19999999999' ORDER BY 1, 2").fetchall()
+        conversations = [row[0] for row in conn.execute("SELECT id FROM conversations ORDER BY id")] + ["nope", None]
+        sessions = [[row[0]] for row in conn.execute("SELECT id FROM web_sessions ORDER BY id")] + [[], ["nope"]]
+        compared = 0
+        for width in (1, 2, 3):
+            for chosen in itertools.combinations(keys, width):
+                for conversation in conversations[::2]:
+                    for session in sessions:
+                        args = ([k[0] for k in chosen], [k[1] for k in chosen], conversation, session)
+                        (old,) = conn.execute("SELECT stitch_snapshot_v4(%s, %s, %s, %s)", args).fetchone() or (None,)
+                        (new,) = conn.execute("SELECT stitch_snapshot(%s, %s, %s, %s)", args).fetchone() or (None,)
+                        assert new == old, args
+                        compared += 1
+        assert compared > 500
+        assert any(len(doc["profiles"]) > 1 for (doc,) in [conn.execute(
+            "SELECT stitch_snapshot(%s, %s, NULL, '{}')", ([k[0] for k in keys], [k[1] for k in keys])).fetchone()])
