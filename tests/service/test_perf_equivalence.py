@@ -13,11 +13,14 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import idna
 import pytest
+from fastapi.routing import APIRoute, request_response
+from fastapi.testclient import TestClient
 from hypothesis import example, given
 from hypothesis import strategies as st
 from starlette.responses import JSONResponse
@@ -28,7 +31,7 @@ from stitching.domain.identifiers import IdentifierError, IdentifierType
 from stitching.metrics import Metrics
 from stitching.service import EnrollRequest, RecordRequest, Reply, StitchRequest, _payload, encode_body, new_id
 from stitching.store import Store
-from tests.service.conftest import AUTH, Api
+from tests.service.conftest import AUTH, Api, make_settings
 
 # -- the previous implementations (reference only) -----------------------------------------------------------------
 
@@ -309,3 +312,66 @@ def test_the_idempotency_payload_is_what_asdict_gives(req: StitchRequest | Enrol
     for _ in range(2):  # the field names are listed on the first call and reused
         payload = _payload(req)
         assert payload == dataclasses.asdict(req) and list(payload) == list(dataclasses.asdict(req))
+
+
+# -- the stitch route skips FastAPI's header solving for a valid Idempotency-Key -------------------------------------
+
+KEYS: list[list[bytes]] = [[], [b""], [b"k-1"], [b"A.b_c:d-9"], [b"a" * 128], [b"a" * 129], [b"bad key"],
+                           ["b\u00e4d".encode("latin-1")], [b"a" * 129 + b" "], [b"null"], [b"0"], [b"k-1", b"bad key"],
+                           [b"bad key", b"k-1"], [b"k/1"], [b"k+1"], [b"\xff"]]
+BODIES_RAW: list[tuple[bytes, str | None]] = [
+    (b'{"channel":"sms","conversationId":"c-1","phone":"+12025550143","phoneVerified":true}', "application/json"),
+    (b'{"channel":"sms","conversationId":"c-1","phone":"+12025550143"', "application/json"),  # malformed JSON
+    (b"", "application/json"),
+    (b'{"channel":"fax","conversationId":"c-1"}', "application/json"),  # a field's error
+    (b'{"channel":"sms","conversationId":"c-1","bogus":1}', "application/json"),
+    (b'{"channel":"sms","conversationId":"c-1","channel":"web"}', "application/json"),  # the guard's duplicate key
+    (b'{"channel":"sms","conversationId":"c-1"}', None),
+    (b'{"channel":"sms","conversationId":"c-1"}', "text/plain"),
+    (b'{"channel":"sms","conversationId":"c-1"}', "application/vnd.x+json; charset=utf-8"),
+    (b'\xff\xfe{"channel"', "application/json"),  # not UTF-8 JSON
+]
+
+
+def _answer(client: TestClient, keys: list[bytes], body: bytes, content_type: str | None, n: int) -> tuple[Any, ...]:
+    headers = [(b"authorization", AUTH["Authorization"].encode()), (b"x-request-id", b"r-1")]
+    headers += [(b"idempotency-key", key) for key in keys]
+    if content_type is not None:
+        headers.append((b"content-type", content_type.encode()))
+    response = client.post("/v1/stitch", content=body.replace(b"c-1", f"c-{n}".encode()), headers=headers)
+    text = re.sub(r'"profileId":"[0-9a-f-]{36}"', '"profileId":"P"', response.text)
+    return response.status_code, text, sorted(response.headers.items())
+
+
+def test_the_stitch_route_answers_every_header_and_body_as_fastapi_checks_them(
+        tmp_path: Path, app_factory: Callable[..., TestClient]) -> None:
+    """Differential: the app as built, and the same app with the route's handler put back to the one FastAPI
+    builds for the declared endpoint (its Idempotency-Key parameter solved on every request)."""
+    fast = app_factory(make_settings(f"sqlite:///{tmp_path}/fast.db"))
+    reference = app_factory(make_settings(f"sqlite:///{tmp_path}/reference.db"))
+    guarded: Any = reference.app
+    route = next(r for r in guarded.app.router.routes if isinstance(r, APIRoute) and r.path == "/v1/stitch")
+    route.app = request_response(route.get_route_handler())
+    statuses = []
+    n = 0
+    for keys in KEYS:
+        for body, content_type in BODIES_RAW:
+            n += 1
+            expected = _answer(reference, keys, body, content_type, n)
+            assert _answer(fast, keys, body, content_type, n) == expected, (keys, body, content_type)
+            statuses.append(expected[0])
+    assert {200, 422} <= set(statuses)
+    assert statuses.count(200) >= 5 and statuses.count(422) >= 50
+    # The header's own 422 still names it, with pydantic's message.
+    answer = _answer(fast, [b"bad key"], BODIES_RAW[3][0], "application/json", 999)
+    assert answer[0] == 422 and '"field":"Idempotency-Key"' in answer[1] and "should match pattern" in answer[1]
+
+
+def test_the_stitch_route_still_documents_its_idempotency_key(api: Api) -> None:
+    document = api.client.get("/openapi.json").json()
+    stitch = document["paths"]["/v1/stitch"]["post"]
+    assert stitch["parameters"] == document["paths"]["/v1/interactions"]["post"]["parameters"]
+    assert stitch["parameters"] == [{
+        "name": "Idempotency-Key", "in": "header", "required": False,
+        "schema": {"anyOf": [{"type": "string", "maxLength": 128, "pattern": "^[A-Za-z0-9._:-]*$"}, {"type": "null"}],
+                   "title": "Idempotency-Key"}}]
