@@ -70,6 +70,7 @@ KINDS: tuple[WriteKind, ...] = (
     ),
 )
 BY_NAME = {kind.name: kind for kind in KINDS}
+KIND_NAMES = tuple(kind.name for kind in KINDS)
 for _kind in KINDS:
     assert _kind.sql.count("?") == len(_kind.types), _kind.name
 
@@ -85,11 +86,11 @@ def call(run: list[Write]) -> tuple[str, list[Any]]:
     row (NULL when the run has none of that kind); the function casts each back to its column's type."""
     rows: dict[str, list[Any]] = {}
     for write in run:
-        rows.setdefault(write.kind.name, []).extend(_text(value) for value in write.params)
+        rows.setdefault(write.kind.name, []).extend(as_text(value) for value in write.params)
     return _CALL, [rows.get(kind.name) for kind in KINDS]
 
 
-def _text(value: Any) -> str | None:
+def as_text(value: Any) -> str | None:
     """A parameter as PostgreSQL's text input of its type reads it back."""
     if value is None or isinstance(value, str):
         return value

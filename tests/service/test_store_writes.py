@@ -61,7 +61,7 @@ def _journey(service: StitchingService, clock: Clock) -> list[Any]:
            oidc_verified=True)  # ...adopted by alice's login: a merge
     answers.append(service.record(RecordRequest("c4", "agent-1", "queue-1", "topic o'brien", "done")).body)
     answers.append(service.enroll(EnrollRequest(source="crm-sync", anchor_crm_id="crm-7", phone="+12025550103",
-                                                email="carol@example.com", last_name="O'Neil",
+                                                email="o'hara\\x@example.com", last_name="O'Neil",
                                                 date_of_birth="1980-02-03"), "e-1").body)
     stitch(channel="sms", conversation_id="c6", phone="+12025550103", phone_verified=True, crm_id="crm-7",
            crm_id_verified=True, last_name="x")
@@ -79,8 +79,10 @@ def _tables(url: str) -> dict[str, list[tuple[Any, ...]]]:
 def run_journey(postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[bool], Any]]:
     stores: list[Store] = []
 
-    def run(combined: bool) -> tuple[list[Any], dict[str, list[tuple[Any, ...]]], list[bytes]]:
+    def run(combined: bool, plain_quoting: bool = True) -> tuple[list[Any], dict[str, list[tuple[Any, ...]]], list[bytes]]:
         counter = itertools.count()
+        if not plain_quoting:
+            monkeypatch.setattr(store_engine, "_plain_quoting", lambda pgconn: False)
         monkeypatch.setattr(service_module, "new_id", lambda: str(uuid.UUID(int=next(counter))))
         monkeypatch.setattr(store_engine.Connection, "combine_writes", combined)
         sent: list[bytes] = []
@@ -107,12 +109,14 @@ def run_journey(postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
         store.close()
 
 
-def test_one_call_writes_exactly_what_the_statements_write(run_journey: Callable[[bool], Any]) -> None:
-    combined_answers, combined_rows, combined_sent = run_journey(True)
+@pytest.mark.parametrize("plain_quoting", [True, False], ids=["doubled-quotes", "libpq-quoting"])
+def test_one_call_writes_exactly_what_the_statements_write(run_journey: Callable[..., Any], plain_quoting: bool) -> None:
+    combined_answers, combined_rows, combined_sent = run_journey(True, plain_quoting)
     plain_answers, plain_rows, plain_sent = run_journey(False)
     assert combined_answers == plain_answers
     assert combined_rows == plain_rows
     assert all(combined_rows.values()), "the journey must write every table"
+    assert any(row[1] == "o'hara\\x@example.com" for row in combined_rows["links"])  # quotes and a backslash
     assert any(answer.get("decision") == "merged" for answer in combined_answers)
     # the two paths really differ: runs of writes went as stitch_write calls, and not a single one in the reference
     assert sum(b"stitch_write(" in s for s in combined_sent) >= 5
