@@ -118,10 +118,16 @@ def new_id() -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_UUID4_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
+# ``json.dumps`` with options builds a JSONEncoder per call; these are the encoders it would build (stateless).
+_BODY_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
+_HASH_ENCODER = json.JSONEncoder(sort_keys=True, default=str)
+
+
 def encode_body(body: dict[str, Any]) -> str:
     """The JSON text of an answer, byte for byte what ``starlette.responses.JSONResponse`` renders (compact, UTF-8
-    text, no NaN); stored for an Idempotency-Key and sent as the HTTP body."""
-    return json.dumps(body, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
+    text, no NaN: ``json.dumps(body, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))``);
+    stored for an Idempotency-Key and sent as the HTTP body."""
+    return _BODY_ENCODER.encode(body)
 
 
 class StitchingService:
@@ -495,7 +501,8 @@ class StitchingService:
         if idempotency_key is not None and is_placeholder(idempotency_key):
             raise InvalidRequest("Idempotency-Key", "a placeholder value (null, undefined, 0, ...): every such call "
                                  "would share one key")
-        request_hash = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+        # The text json.dumps(payload, sort_keys=True, default=str) gives: stored hashes stay comparable.
+        request_hash = hashlib.sha256(_HASH_ENCODER.encode(payload).encode()).hexdigest()
         keys = [*lock_keys, f"idempotency:{idempotency_key}"] if idempotency_key else lock_keys
         for attempt in range(MAX_ATTEMPTS):
             try:

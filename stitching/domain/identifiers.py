@@ -73,6 +73,8 @@ _WORD_SEPARATORS = re.compile(r"[^0-9a-z]+")
 _WORD = re.compile(r"[0-9a-z]")
 _ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # the ASCII characters of category Cc (ASCII has no Cf or Cs)
 _ASCII_SPACE_OR_UNPRINTABLE = re.compile(r"[\x00-\x20\x7f]")  # ASCII: str.isspace or not str.isprintable
+_SEVEN_OF_A_DIGIT = re.compile(r"(\d)\1{6}")
+_NOT_DIGIT = re.compile(r"\D")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
 MAX_RAW_LENGTH = 255  # the Genesys identifier limit
@@ -85,8 +87,8 @@ class Identifier:
     raw: str
     plan_valid: bool = True  # phones: the numbering plan lists the number as valid (always true once accepted)
 
-    @property
-    def key(self) -> tuple[str, str]:
+    @functools.cached_property
+    def key(self) -> tuple[str, str]:  # computed once per identifier (read many times by a stitch)
         return (self.type.value, self.value)
 
 
@@ -141,7 +143,7 @@ def _clean(raw: str, kind: IdentifierType, part: str | None = None) -> str:
 
 
 def _placeholder_number(national: str) -> bool:
-    if len(set(national)) == 1 or re.search(r"(\d)\1{6}", national):
+    if len(set(national)) == 1 or _SEVEN_OF_A_DIGIT.search(national):
         return True  # 0000000000, 5555555555, 202 222 2222: seven or more of one digit in a row
     runs = ("01234567890123456789", "98765432109876543210")
     return len(national) >= 7 and any(national in run for run in runs)
@@ -163,7 +165,7 @@ def _normalize_phone(raw: str, default_region: str) -> Identifier:
     except phonenumbers.NumberParseException:
         raise IdentifierError("phone: not a phone number") from None
     national = phonenumbers.national_significant_number(number)
-    digits = re.sub(r"\D", "", text)
+    digits = _NOT_DIGIT.sub("", text)
     if number.national_number == 0 or _placeholder_number(national) or (len(digits) > 3 and len(set(digits)) == 1):
         raise IdentifierError("phone: a placeholder number (all zeros, one repeated digit or a digit run)")
     if not phonenumbers.is_possible_number(number):

@@ -25,6 +25,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from starlette.responses import JSONResponse
 
+from stitching import service as service_module
 from stitching.api.app import _reply
 from stitching.domain import identifiers as ids
 from stitching.domain.identifiers import IdentifierError, IdentifierType
@@ -375,3 +376,27 @@ def test_the_stitch_route_still_documents_its_idempotency_key(api: Api) -> None:
         "name": "Idempotency-Key", "in": "header", "required": False,
         "schema": {"anyOf": [{"type": "string", "maxLength": 128, "pattern": "^[A-Za-z0-9._:-]*$"}, {"type": "null"}],
                    "title": "Idempotency-Key"}}]
+
+
+def test_the_request_hash_text_is_what_json_dumps_gave() -> None:
+    """Stored request hashes must stay comparable: the prebuilt encoder writes json.dumps' text."""
+    payloads: list[dict[str, Any]] = [
+        _payload(StitchRequest(channel="sms", conversation_id="c-1", phone="+1 202 555 0143", phone_verified=True)),
+        {"b": 1, "a": [None, True, 1.5, "M\u00fcller \u5f20"], "c": {"z": 1, "y": uuid.UUID(int=7)}},  # default=str
+        {"id": "x", "reason": "logout"},
+    ]
+    for payload in payloads:
+        assert service_module._HASH_ENCODER.encode(payload) == json.dumps(payload, sort_keys=True, default=str)
+    assert encode_body(payloads[1] | {"c": {}}) == json.dumps(payloads[1] | {"c": {}}, ensure_ascii=False,
+                                                               allow_nan=False, indent=None, separators=(",", ":"))
+
+
+def test_an_identifier_key_read_once_changes_nothing_else() -> None:
+    read = ids.normalize_phone("+1 202 555 0143", "US")
+    fresh = ids.Identifier(IdentifierType.PHONE, "+12025550143", "+1 202 555 0143")
+    assert read.key == ("phone", "+12025550143") and type(read.key[0]) is str
+    assert read.key is read.key  # computed once
+    assert read == fresh and hash(read) == hash(fresh) and repr(read) == repr(fresh)
+    assert dataclasses.replace(read, value="+12025550144").key == ("phone", "+12025550144")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        read.value = "x"  # type: ignore[misc]
