@@ -179,8 +179,9 @@ class Connection:
         return out
 
     def _write_call(self, run: list[Write]) -> bytes:
-        """``writes.call(run)`` bound: each kind's parameters as one text array literal (``writes.as_text``), NULL
-        for a kind not in the run. Written out inline: this is most of the client's work per unit of work."""
+        """The ``stitch_write`` call for a run: per kind in ``writes.KINDS`` order, its rows' parameters in one text
+        array literal (``writes.as_text``), NULL for a kind not in the run. Written out inline: this is most of the
+        client's work per unit of work."""
         plain = self._plain_quoting
         columns: dict[str, list[str]] = {}
         for write in run:

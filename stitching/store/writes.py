@@ -81,17 +81,10 @@ class Write:
     params: tuple[Any, ...]
 
 
-def call(run: list[Write]) -> tuple[str, list[Any]]:
-    """The ``stitch_write`` call for a run of writes: per kind, its rows' parameters in one text array, row after
-    row (NULL when the run has none of that kind); the function casts each back to its column's type."""
-    rows: dict[str, list[Any]] = {}
-    for write in run:
-        rows.setdefault(write.kind.name, []).extend(as_text(value) for value in write.params)
-    return _CALL, [rows.get(kind.name) for kind in KINDS]
-
-
 def as_text(value: Any) -> str | None:
-    """A parameter as PostgreSQL's text input of its type reads it back."""
+    """A parameter as PostgreSQL's text input of its type reads it back: ``stitch_write`` takes each kind's
+    parameters, row after row, in one text array (NULL when the run has none of that kind) and casts each back to
+    its column's type."""
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, bool):
@@ -99,9 +92,6 @@ def as_text(value: Any) -> str | None:
     if isinstance(value, int):
         return str(value)
     raise TypeError(f"cannot pass a {type(value).__name__} to stitch_write")
-
-
-_CALL = "SELECT stitch_write(" + ", ".join("?::text[]" for _ in KINDS) + ")"
 
 
 def render_stitch_write() -> str:
