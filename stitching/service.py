@@ -37,6 +37,7 @@ from stitching.domain.rules import (
     Claim,
     Decision,
     Policy,
+    Reason,
     Result,
     Traits,
     World,
@@ -167,12 +168,45 @@ class StitchingService:
                                           [c.identifier.value for c in claims if c.type == IdentifierType.WEB_SESSION],
                                           idempotency_key)
 
-        reply = self._unit("stitch", idempotency_key, _payload(req), keys, work, prefetch)
+        reply = self._unit("stitch", idempotency_key, _payload(req), keys, work, prefetch,
+                           self._sms_one_trip(req, claims, now, request_id) if not ignored else None)
         if not reply.replayed:
             self.metrics.child(self.metrics.decisions, reply.body["decision"]).inc()
             for outcome in reply.body["outcomes"]:
                 self.metrics.child(self.metrics.outcomes, outcome["result"], outcome["reason"]).inc()
         return reply
+
+    def _sms_one_trip(self, req: StitchRequest, claims: list[Claim], now: int,
+                      request_id: str | None) -> Callable[[Connection, str | None, str], repo.SentSms] | None:
+        """A text from a phone number (SMS vouches for it) and nothing else, on PostgreSQL: the whole stitch as one
+        ``stitch_sms`` call. It decides what ``decide`` decides for one verified phone claim: the phone's profile
+        (matched), or a new profile (the phone linked) when neither the phone nor the conversation is known; anything
+        else goes to the full unit of work. The answers and audit entries are made here, as ``_apply`` makes them."""
+        if (self.store.dialect != "postgresql" or req.channel != "sms" or len(claims) != 1
+                or claims[0].type != IdentifierType.PHONE or not claims[0].verified):
+            return None
+        phone, conversation = claims[0].identifier, req.conversation_id
+
+        def outcome(result: Result, reason: Reason) -> list[dict[str, Any]]:
+            return [{"type": phone.type.value, "result": result.value, "reason": reason.value}]
+
+        def send(conn: Connection, idempotency_key: str | None, request_hash: str) -> repo.SentSms:
+            new_profile = new_id()
+            outbox = [("upsert_contact", repo.outbox_payload({"profileId": "?"})),
+                      ("associate_conversation", repo.outbox_payload(
+                          {"profileId": "?", "conversationId": conversation, "channel": req.channel}))] if self.mirror else []
+            return repo.send_sms_stitch(conn, repo.SmsStitch(
+                idempotency_key=idempotency_key, request_hash=request_hash, saved_at=self.clock(), phone=phone,
+                conversation_id=conversation, now=now, new_profile_id=new_profile, request_id=request_id,
+                audit_detail=repo.audit_detail(_audit_detail(None)),
+                matched_body=encode_body(_stitch_body("?", conversation, False, True,
+                                                      outcome(Result.MATCHED, Reason.MATCHED), [])),
+                created_body=encode_body(_stitch_body(new_profile, conversation, True, True,
+                                                      outcome(Result.LINKED, Reason.VERIFIED_IDENTIFIER), [])),
+                outbox=outbox,
+            ))
+
+        return send
 
     def context(self, *, phone: str | None = None, profile_id: str | None = None, window_s: int | None = None,
                 as_of: int | None = None, exclude_conversation_id: str | None = None) -> Reply:
@@ -435,16 +469,7 @@ class StitchingService:
                              {"profileId": target, "conversationId": conversation_id, "channel": channel}, now)
         outcomes = [{"type": o.identifier.type.value, "result": o.result.value, "reason": o.reason.value}
                     for o in decision.outcomes]
-        return {
-            "profileId": target,
-            "conversationId": conversation_id,
-            "decision": "merged" if merges else ("created" if created else "matched"),
-            "created": created,
-            "verified": decision.verified,
-            "outcomes": outcomes,
-            "merges": merges,
-            "summary": _summary(outcomes),
-        }
+        return _stitch_body(target, conversation_id, created, decision.verified, outcomes, merges)
 
     # -- context ---------------------------------------------------------------------------------------------
 
@@ -496,7 +521,11 @@ class StitchingService:
 
     def _unit(self, operation: str, idempotency_key: str | None, payload: dict[str, Any], lock_keys: list[str],
               work: Callable[[Connection], dict[str, Any]],
-              prefetch: Callable[[Connection, str | None], None] | None = None) -> Reply:
+              prefetch: Callable[[Connection, str | None], None] | None = None,
+              one_trip: Callable[[Connection, str | None, str], repo.SentSms] | None = None) -> Reply:
+        """One unit of work with its Idempotency-Key, retried on a serialization conflict. ``one_trip`` (PostgreSQL,
+        the commonest stitch) first tries the whole request as one call sent with BEGIN and COMMIT; when it cannot
+        decide the request, it wrote nothing and the full unit of work runs."""
         idempotency_key = idempotency_key or None
         if idempotency_key is not None and is_placeholder(idempotency_key):
             raise InvalidRequest("Idempotency-Key", "a placeholder value (null, undefined, 0, ...): every such call "
@@ -506,16 +535,22 @@ class StitchingService:
         keys = [*lock_keys, f"idempotency:{idempotency_key}"] if idempotency_key else lock_keys
         for attempt in range(MAX_ATTEMPTS):
             try:
+                if one_trip is not None:
+                    with self.store.unit_of_work(keys) as conn:
+                        sent = one_trip(conn, idempotency_key, request_hash)
+                    done = sent.result()
+                    if done is not None:
+                        if done[0] == "stored":
+                            return self._replay(done[1], operation, request_hash)
+                        return Reply(json.loads(done[1]), encoded=done[1].encode())
+                    one_trip = None
                 with self.store.unit_of_work(keys) as conn:
                     if prefetch is not None:
                         prefetch(conn, idempotency_key)  # PostgreSQL: the work's first read and the lookup below in one
                     if idempotency_key:
                         stored = repo.idempotent_response(conn, idempotency_key)
                         if stored is not None:
-                            if stored[0] != operation or stored[1] != request_hash:
-                                raise Conflict("Idempotency-Key was already used for a different request")
-                            self.metrics.idempotent_replays.inc()
-                            return Reply(json.loads(stored[3]), replayed=True)
+                            return self._replay(stored, operation, request_hash)
                     body = work(conn)
                     if idempotency_key:
                         text = encode_body(body)
@@ -527,6 +562,13 @@ class StitchingService:
                 self.metrics.retries.inc()
                 self._backoff(attempt)
         raise Conflict("too many concurrent changes to the same identity; retry")
+
+    def _replay(self, stored: tuple[str, str, int, str], operation: str, request_hash: str) -> Reply:
+        """The stored answer to a repeated Idempotency-Key, or Conflict when the key came with another request."""
+        if stored[0] != operation or stored[1] != request_hash:
+            raise Conflict("Idempotency-Key was already used for a different request")
+        self.metrics.idempotent_replays.inc()
+        return Reply(json.loads(stored[3]), replayed=True)
 
     @staticmethod
     def _backoff(attempt: int) -> None:
@@ -649,13 +691,34 @@ class _Auditor:
 
     def __call__(self, action: str, reason: str, *, other: str | None = None, identifier: Identifier | None = None,
                  detail: dict[str, Any] | None = None) -> None:
-        detail = dict(detail or {})
-        detail["caller"] = Caller.ENROLLMENT.value if self.source is not None else Caller.DATA_ACTION.value
-        if self.source is not None:
-            detail["source"] = self.source
+        detail = _audit_detail(self.source, detail)
         repo.audit(self.conn, self.now, action, reason, profile_id=self.profile_id, other_profile_id=other,
                    identifier=identifier.key if identifier else None, conversation_id=self.conversation_id,
                    request_id=self.request_id, detail=detail)
+
+
+def _audit_detail(source: str | None, detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An audit entry's detail: who called (the data actions, or the customer's systems and which one)."""
+    found = dict(detail or {})
+    found["caller"] = Caller.ENROLLMENT.value if source is not None else Caller.DATA_ACTION.value
+    if source is not None:
+        found["source"] = source
+    return found
+
+
+def _stitch_body(profile_id: str, conversation_id: str | None, created: bool, verified: bool,
+                 outcomes: list[dict[str, Any]], merges: list[dict[str, Any]]) -> dict[str, Any]:
+    """The answer of a stitch or an enrollment."""
+    return {
+        "profileId": profile_id,
+        "conversationId": conversation_id,
+        "decision": "merged" if merges else ("created" if created else "matched"),
+        "created": created,
+        "verified": verified,
+        "outcomes": outcomes,
+        "merges": merges,
+        "summary": _summary(outcomes),
+    }
 
 
 def _merge_possible(claims: list[Claim], owners: dict[tuple[str, str], str]) -> bool:

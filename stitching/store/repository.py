@@ -368,8 +368,12 @@ def audit(conn: Connection, at: int, action: str, reason: str, *, profile_id: st
           other_profile_id: str | None = None, identifier: tuple[str, str] | None = None,
           conversation_id: str | None = None, request_id: str | None = None, detail: dict[str, Any] | None = None) -> None:
     conn.write(_AUDIT, (at, action, reason, profile_id, other_profile_id, identifier[0] if identifier else None,
-                        identifier[1] if identifier else None, conversation_id, request_id,
-                        json.dumps(detail or {}, sort_keys=True)))
+                        identifier[1] if identifier else None, conversation_id, request_id, audit_detail(detail)))
+
+
+def audit_detail(detail: dict[str, Any] | None) -> str:
+    """An audit row's ``detail`` text."""
+    return json.dumps(detail or {}, sort_keys=True)
 
 
 def audit_trail(conn: Connection, profile_id: str, limit: int) -> list[dict[str, Any]]:
@@ -401,7 +405,61 @@ def save_idempotent_response(conn: Connection, key: str, operation: str, request
 
 
 def enqueue(conn: Connection, kind: str, payload: dict[str, Any], now: int) -> None:
-    conn.write(_OUTBOX, (kind, json.dumps(payload, sort_keys=True), now, now))
+    conn.write(_OUTBOX, (kind, outbox_payload(payload), now, now))
+
+
+def outbox_payload(payload: dict[str, Any]) -> str:
+    """An outbox row's ``payload`` text."""
+    return json.dumps(payload, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class SmsStitch:
+    """What ``send_sms_stitch`` needs: a text from a verified phone number (see migration 6, ``stitch_sms``)."""
+
+    idempotency_key: str | None
+    request_hash: str
+    saved_at: int  # the idempotency record's time (the service's clock)
+    phone: Identifier
+    conversation_id: str
+    now: int  # the event's time
+    new_profile_id: str  # the profile to create when the phone is unknown
+    request_id: str | None
+    audit_detail: str
+    matched_body: str  # the answer when the phone is linked, with "?" for the profile id
+    created_body: str  # the answer when a profile is created
+    outbox: list[tuple[str, str]]  # (kind, payload with "?" for the profile id), for the Genesys mirror
+
+
+def send_sms_stitch(conn: Connection, call: SmsStitch) -> SentSms:
+    """PostgreSQL: queue the whole stitch of a text as one ``stitch_sms`` call, taking the unit of work's advisory
+    locks; it goes with BEGIN and COMMIT. ``SentSms.result()`` (after the unit of work) is ``("stored", row)`` for
+    a stored answer to the Idempotency-Key (nothing written), ``("body", text)`` once stitched, or None when the
+    request needs the full unit of work (nothing written)."""
+    if conn.dialect != "postgresql":
+        raise ValueError("stitch_sms is a PostgreSQL function")
+    return SentSms(conn.send(
+        "SELECT stitch_sms(?::bigint[], ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::text[], ?::text[])",
+        (conn.take_locks(), call.idempotency_key, call.request_hash, call.saved_at, call.phone.value, call.phone.raw,
+         call.conversation_id, call.now, call.new_profile_id, call.request_id, call.audit_detail, call.matched_body,
+         call.created_body, [kind for kind, _ in call.outbox], [payload for _, payload in call.outbox])))
+
+
+class SentSms:
+    """A queued ``stitch_sms`` call; its result is read after the unit of work."""
+
+    def __init__(self, pending: Any) -> None:
+        self.pending = pending
+
+    def result(self) -> tuple[str, Any] | None:
+        row = self.pending.fetchone()
+        doc = row[0] if row is not None else None
+        if doc is None:
+            return None
+        if "stored" in doc:
+            stored = doc["stored"]
+            return "stored", (stored[0], stored[1], int(stored[2]), stored[3])
+        return "body", doc["body"]
 
 
 # -- merge evidence and the shared computer (added for issue 17 by the service's owner) -------------------------
