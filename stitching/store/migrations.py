@@ -224,6 +224,40 @@ $$;
 """
 
 
+def _edited(text: str, *edits: tuple[str, str]) -> str:
+    """``text`` with each ``(old, new)`` made once; a missing ``old`` is an error at import, never a silent no-op."""
+    for old, new in edits:
+        if text.count(old) != 1:
+            raise AssertionError(f"migration text to edit not found exactly once: {old[:60]!r}")
+        text = text.replace(old, new)
+    return text
+
+
+# stitch_snapshot as migration 4 defines it, with fewer statements per call (each costs an executor start): no sort
+# of a single involved profile, and a profile with its links in one statement.
+_LEANER_SNAPSHOT = _edited(
+    _STITCH_SNAPSHOT,
+    ("""        v_involved := ARRAY(SELECT DISTINCT x FROM unnest(v_involved) AS x ORDER BY x);""",
+     """        IF cardinality(v_involved) > 1 THEN
+            v_involved := ARRAY(SELECT DISTINCT x FROM unnest(v_involved) AS x ORDER BY x);
+        END IF;"""),
+    ("""        SELECT jsonb_build_array(p.id, p.created_at, p.last_name, p.date_of_birth) INTO v_row """
+     """FROM profiles p WHERE p.id = v_id;
+        v_profiles := v_profiles || jsonb_build_array(v_row);
+        SELECT coalesce(jsonb_agg(jsonb_build_array(l.profile_id, l.type, l.value, l.verified) ORDER BY l.type, l.value),
+                        '[]'::jsonb)
+          INTO v_rows FROM links l WHERE l.profile_id = v_id;
+        v_links := v_links || v_rows;""",
+     """        SELECT jsonb_build_array(p.id, p.created_at, p.last_name, p.date_of_birth),
+               (SELECT coalesce(jsonb_agg(jsonb_build_array(l.profile_id, l.type, l.value, l.verified)
+                                          ORDER BY l.type, l.value), '[]'::jsonb)
+                  FROM links l WHERE l.profile_id = p.id)
+          INTO v_row, v_rows FROM profiles p WHERE p.id = v_id;
+        v_profiles := v_profiles || jsonb_build_array(v_row);
+        v_links := v_links || coalesce(v_rows, '[]'::jsonb);"""),
+)
+
+
 # The common writes of a unit of work in one call (stitching.store.writes: this text is what
 # render_stitch_write() gives for its KINDS; a test keeps the two equal) and the first round trip of a stitch
 # in one call. PL/pgSQL keeps a plan per statement and connection: no parse or plan per row and call.
@@ -294,84 +328,7 @@ BEGIN
 END;
 $$;
 
--- stitch_snapshot as migration 4 defines it, with fewer statements per call (each costs an executor start):
--- no sort of a single involved profile, and a profile with its links in one statement.
-CREATE OR REPLACE FUNCTION stitch_snapshot(p_types TEXT[], p_values TEXT[], p_conversation TEXT, p_sessions TEXT[])
-RETURNS JSONB LANGUAGE plpgsql VOLATILE AS $$
-DECLARE
-    v_keys INT := coalesce(array_length(p_types, 1), 0);
-    v_owner TEXT;
-    v_owners JSONB;
-    v_conversation TEXT;
-    v_involved TEXT[];
-    v_id TEXT;
-    v_seen_owners JSONB;
-    v_seen_conversation TEXT;
-    v_row JSONB;
-    v_rows JSONB;
-    v_profiles JSONB := '[]'::jsonb;
-    v_links JSONB := '[]'::jsonb;
-    v_sessions JSONB := '[]'::jsonb;
-    v_claimants JSONB := '[]'::jsonb;
-    v_count BIGINT;
-    v_round INT := 0;
-BEGIN
-    LOOP
-        v_owners := '[]'::jsonb;
-        v_involved := '{}';
-        FOR i IN 1 .. v_keys LOOP
-            SELECT profile_id INTO v_owner FROM links WHERE type = p_types[i] AND value = p_values[i];
-            IF FOUND THEN
-                v_owners := v_owners || jsonb_build_array(jsonb_build_array(p_types[i], p_values[i], v_owner));
-                v_involved := v_involved || v_owner;
-            END IF;
-        END LOOP;
-        SELECT profile_id INTO v_conversation FROM conversations WHERE id = p_conversation;
-        IF FOUND THEN
-            v_involved := v_involved || v_conversation;
-        END IF;
-        IF cardinality(v_involved) > 1 THEN
-            v_involved := ARRAY(SELECT DISTINCT x FROM unnest(v_involved) AS x ORDER BY x);
-        END IF;
-        EXIT WHEN cardinality(v_involved) = 0;
-        EXIT WHEN v_round > 0 AND v_owners = v_seen_owners AND v_conversation IS NOT DISTINCT FROM v_seen_conversation;
-        IF v_round >= 5 THEN
-            RAISE EXCEPTION 'the owners of the identifiers kept changing' USING ERRCODE = 'serialization_failure';
-        END IF;
-        FOREACH v_id IN ARRAY v_involved LOOP  -- sorted: two callers lock in the same order
-            PERFORM 1 FROM profiles WHERE id = v_id FOR UPDATE;
-        END LOOP;
-        v_seen_owners := v_owners;
-        v_seen_conversation := v_conversation;
-        v_round := v_round + 1;
-    END LOOP;
-    FOREACH v_id IN ARRAY v_involved LOOP
-        SELECT jsonb_build_array(p.id, p.created_at, p.last_name, p.date_of_birth),
-               (SELECT coalesce(jsonb_agg(jsonb_build_array(l.profile_id, l.type, l.value, l.verified)
-                                          ORDER BY l.type, l.value), '[]'::jsonb)
-                  FROM links l WHERE l.profile_id = p.id)
-          INTO v_row, v_rows FROM profiles p WHERE p.id = v_id;
-        v_profiles := v_profiles || jsonb_build_array(v_row);
-        v_links := v_links || coalesce(v_rows, '[]'::jsonb);
-    END LOOP;
-    FOR i IN 1 .. coalesce(array_length(p_sessions, 1), 0) LOOP
-        SELECT jsonb_build_array(s.id, s.authenticated, s.last_seen_at, s.ended_at) INTO v_row
-          FROM web_sessions s WHERE s.id = p_sessions[i];
-        IF FOUND THEN
-            v_sessions := v_sessions || jsonb_build_array(v_row);
-        END IF;
-    END LOOP;
-    FOR i IN 1 .. v_keys LOOP
-        SELECT count(*) INTO v_count FROM claims WHERE type = p_types[i] AND value = p_values[i];
-        IF v_count > 0 THEN
-            v_claimants := v_claimants || jsonb_build_array(jsonb_build_array(p_types[i], p_values[i], v_count));
-        END IF;
-    END LOOP;
-    RETURN jsonb_build_object('owners', v_owners, 'conversation', v_conversation, 'profiles', v_profiles,
-                              'links', v_links, 'sessions', v_sessions, 'claimants', v_claimants);
-END;
-$$;
-
+""" + _LEANER_SNAPSHOT + """
 -- The first round trip of a stitch: the unit of work's advisory locks (ids sorted by the caller: two callers
 -- lock in the same order), then the stored answer for its Idempotency-Key (a replay needs nothing else), else
 -- everything the stitch decides on (stitch_snapshot, under those locks).

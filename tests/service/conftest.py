@@ -226,3 +226,19 @@ def services(tmp_path: Path) -> Iterator[Callable[..., ServiceProcess]]:
     yield start
     for service in started:
         service.kill(signal.SIGTERM)
+
+
+def spy_round_trips(monkeypatch: pytest.MonkeyPatch) -> list[list[bytes]]:
+    """What batched PostgreSQL units of work send from now on: the statements of each round trip, in order."""
+    from stitching.store import engine
+
+    sent: list[list[bytes]] = []
+    original = engine.Connection._statements
+
+    def spy(self: engine.Connection, queued: Any) -> Any:
+        statements = original(self, queued)
+        sent.append([statement for statement, _ in statements])
+        return statements
+
+    monkeypatch.setattr(engine.Connection, "_statements", spy)
+    return sent

@@ -15,8 +15,7 @@ import pytest
 from stitching.errors import StitchingError
 from stitching.service import EnrollRequest, RecordRequest, StitchingService, StitchRequest
 from stitching.store import Store
-from stitching.store import engine as store_engine
-from tests.service.conftest import ISSUER, Clock, PostgresServer, make_settings
+from tests.service.conftest import ISSUER, Clock, PostgresServer, make_settings, spy_round_trips
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 TABLES = ("profiles", "links", "claims", "web_sessions", "conversations", "merges", "idempotency", "audit", "outbox")
@@ -85,15 +84,7 @@ def run(postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> Ite
     def run_corpus(one_trip: bool, mirror: bool) -> tuple[Any, ...]:
         if not one_trip:
             monkeypatch.setattr(StitchingService, "_sms_one_trip", lambda *args: None)
-        calls: list[bytes] = []
-        original = store_engine.Connection._statements
-
-        def spy(self: store_engine.Connection, queued: Any) -> Any:
-            statements = original(self, queued)
-            calls.extend(statement for statement, _ in statements)
-            return statements
-
-        monkeypatch.setattr(store_engine.Connection, "_statements", spy)
+        round_trips = spy_round_trips(monkeypatch)
         url = postgres_server.new_database()
         store = Store(url, 2)
         stores.append(store)
@@ -105,7 +96,7 @@ def run(postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> Ite
         metrics = [line for line in service.metrics.render().decode().splitlines()
                    if line.startswith("stitching_") and "_created" not in line]
         monkeypatch.undo()
-        return (*_canonical(answers, _rows(url)), metrics, calls)
+        return (*_canonical(answers, _rows(url)), metrics, [statement for trip in round_trips for statement in trip])
 
     yield run_corpus
     for store in stores:
@@ -135,23 +126,17 @@ def test_a_text_is_one_round_trip(postgres_server: PostgresServer, monkeypatch: 
     url = postgres_server.new_database()
     store = Store(url, 1)
     store.migrate()
-    flushes: list[bytes] = []
-    original = store_engine.Connection._statements
-
-    def spy(self: store_engine.Connection, queued: Any) -> Any:
-        statements = original(self, queued)
-        flushes.append(b";".join(statement for statement, _ in statements))
-        return statements
-
-    monkeypatch.setattr(store_engine.Connection, "_statements", spy)
+    round_trips = spy_round_trips(monkeypatch)
     try:
         service = StitchingService(store, make_settings(url), clock=Clock())
         for conversation in ("t1", "t2"):
-            flushes.clear()
+            round_trips.clear()
             body = service.stitch(StitchRequest(channel="sms", conversation_id=conversation, phone="+12025550101",
                                                 phone_verified=True), f"key-{conversation}").body
-            assert len(flushes) == 1, flushes
-            assert flushes[0].startswith(b"BEGIN;SELECT stitch_sms(") and flushes[0].endswith(b";COMMIT")
+            assert len(round_trips) == 1, round_trips
+            (statements,) = round_trips
+            assert len(statements) == 3 and statements[0] == b"BEGIN" and statements[2] == b"COMMIT"
+            assert statements[1].startswith(b"SELECT stitch_sms(")
         assert body["decision"] == "matched"
     finally:
         store.close()

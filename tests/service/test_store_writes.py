@@ -18,7 +18,7 @@ from stitching.store import Store
 from stitching.store import engine as store_engine
 from stitching.store.migrations import MIGRATIONS
 from stitching.store.writes import KINDS, render_stitch_write
-from tests.service.conftest import ISSUER, Clock, PostgresServer, make_settings
+from tests.service.conftest import ISSUER, Clock, PostgresServer, make_settings, spy_round_trips
 
 TABLES = {
     "profiles": "id", "links": "type, value", "claims": "type, value, profile_id", "web_sessions": "id",
@@ -85,15 +85,7 @@ def run_journey(postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
             monkeypatch.setattr(store_engine, "_plain_quoting", lambda pgconn: False)
         monkeypatch.setattr(service_module, "new_id", lambda: str(uuid.UUID(int=next(counter))))
         monkeypatch.setattr(store_engine.Connection, "combine_writes", combined)
-        sent: list[bytes] = []
-        original = store_engine.Connection._statements
-
-        def spy(self: store_engine.Connection, queued: Any) -> Any:
-            statements = original(self, queued)
-            sent.extend(statement for statement, _ in statements)
-            return statements
-
-        monkeypatch.setattr(store_engine.Connection, "_statements", spy)
+        round_trips = spy_round_trips(monkeypatch)
         url = postgres_server.new_database()
         store = Store(url, 2)
         stores.append(store)
@@ -102,7 +94,7 @@ def run_journey(postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
         service = StitchingService(store, make_settings(url), clock=clock)
         service.mirror = True  # the Genesys mirror's outbox rows too
         answers = _journey(service, clock)
-        return answers, _tables(url), sent
+        return answers, _tables(url), [statement for trip in round_trips for statement in trip]
 
     yield run
     for store in stores:
