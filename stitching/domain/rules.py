@@ -207,6 +207,12 @@ class Decision:
 
 
 def decide(claims: list[Claim], traits: Traits, world: World, policy: Policy) -> Decision:
+    """What a request's claims do to the profiles in ``world``.
+
+    On PostgreSQL the commonest request, one verified phone claim from SMS, is decided inside the database by
+    ``stitch_sms`` (migration 6) for the two plain cases (a linked phone: matched; an unknown phone on a new
+    conversation: a new profile). A change to what this function decides for one verified phone needs a new
+    migration of that function; ``tests/service/test_sms_one_trip.py`` compares the two on a corpus."""
     strong = any(c.verified and c.type in STRONG for c in claims)
     sessions = {c.identifier.value: world.sessions.get(c.identifier.value) for c in claims
                 if c.type == IdentifierType.WEB_SESSION}
