@@ -202,7 +202,10 @@ def normalize_email(raw: str) -> Identifier:
 
 def normalize_issuer(issuer: str) -> str:
     iss = _clean(issuer, IdentifierType.OIDC, "issuer").rstrip("/")
-    parts = urlsplit(iss)
+    try:
+        parts = urlsplit(iss)
+    except ValueError:  # an unbalanced '[' or ']' in the host ("Invalid IPv6 URL")
+        raise IdentifierError("oidc issuer: must be an https URL", "issuer") from None
     if parts.scheme != "https" or not parts.netloc or not iss.startswith("https://"):
         raise IdentifierError("oidc issuer: must be an https URL", "issuer")
     # ``str.split()`` splits at exactly the characters ``str.isspace`` accepts: one part equal to ``iss`` means none.

@@ -224,6 +224,14 @@ def test_errors_name_the_field_at_fault(api: Api, clock: Clock) -> None:
     error = api.stitch(expect=422, channel="web", conversationId="c", oidcIssuer="http://login.example.com",
                        oidcSubject="s", oidcVerified=True)
     assert error["field"] == "oidcIssuer" and "https" in error["message"]
+    for number, malformed in enumerate(("https://[", "https://[::1", "https://a]b", "https://[x]y]")):  # urlsplit raises
+        error = api.stitch(expect=422, channel="web", conversationId="c", oidcIssuer=malformed, oidcSubject="s",
+                           oidcVerified=True)
+        assert error["field"] == "oidcIssuer" and "https" in error["message"], malformed
+        assert enroll(api, f"k-{number}", {"oidcIssuer": malformed, "oidcSubject": "s"}, expect=422,
+                      phone=HOME)["field"] == "anchor.oidcIssuer"
+        unlinked = api.client.post("/v1/links/unlink", json={"type": "oidc", "value": f"{malformed}|s"}, headers=AUTH)
+        assert unlinked.status_code == 422 and unlinked.json()["field"] == "value"
     assert api.stitch(expect=422, channel="web", conversationId="c", oidcSubject="s")["field"] == "oidcIssuer"
     assert api.stitch(expect=422, channel="web", conversationId="c", oidcIssuer=ISSUER,
                       oidcVerified=True)["field"] == "oidcSubject"
