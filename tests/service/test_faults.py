@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import signal
@@ -21,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stitching.devdb import PostgresUnavailable, TemporaryPostgres
+from stitching.domain.identifiers import IdentifierError, normalize_email, normalize_oidc, normalize_phone
 from stitching.errors import RetryTransaction
 from stitching.store import Store
 from tests.service.conftest import AUTH, ROOT, ServiceProcess, make_settings, run_async
@@ -235,12 +237,22 @@ def test_a_write_lock_released_within_the_busy_timeout_is_waited_for(tmp_path: P
 SPECIMENS = ["", " ", "null", "+1", "0000000000", "a@b", "(555) 010-2030", "\uff46\uff55\uff4c\uff4c", "\u0000", "😀" * 40]
 TEXT = st.one_of(st.none(), st.text(max_size=300), st.sampled_from(SPECIMENS))
 FIELD_VALUES = st.one_of(TEXT, st.booleans(), st.integers(), st.floats(allow_nan=True), st.lists(st.integers(), max_size=3))
+# Text shaped like what each parser expects, so the fuzzer reaches inside the URL, email, phone and date parsers
+# (random text is refused at their first check): "https://[" once made urlsplit raise past them.
+URLISH = st.builds(lambda scheme, rest: scheme + rest, st.sampled_from(["https://", "http://", "https:", "HTTPS://", ""]),
+                   st.text(alphabet="ab.-_:@[]%/?#|\\ 09\u00e9\u0000", max_size=30))
+EMAILISH = st.builds(lambda local, domain: f"{local}@{domain}", st.text(alphabet="aA.+-_\"\u00e9\uff41 \\", max_size=12),
+                     st.text(alphabet="ab.-\u00e9\u212a[]:", max_size=20))
+PHONEISH = st.text(alphabet="+0123456789 ()-.xtA\u0660\uff11", max_size=24)
+TIMEISH = st.text(alphabet="0123456789-:TZ+. ", max_size=30)
+KEYED = {"oidcIssuer": URLISH, "email": EMAILISH, "phone": PHONEISH, "dateOfBirth": TIMEISH, "occurredAt": TIMEISH}
 STITCH_BODIES = st.fixed_dictionaries(
     {"channel": st.one_of(st.sampled_from(["web", "sms", "voice"]), FIELD_VALUES),
      "conversationId": st.one_of(st.from_regex(r"[A-Za-z0-9]{1,20}", fullmatch=True), FIELD_VALUES)},
-    optional={key: FIELD_VALUES for key in ("oidcIssuer", "oidcSubject", "oidcVerified", "crmId", "crmIdVerified", "phone",
-                                            "phoneVerified", "email", "emailVerified", "webSessionId", "lastName",
-                                            "dateOfBirth", "occurredAt", "unexpected")},
+    optional={key: st.one_of(FIELD_VALUES, KEYED[key]) if key in KEYED else FIELD_VALUES
+              for key in ("oidcIssuer", "oidcSubject", "oidcVerified", "crmId", "crmIdVerified", "phone",
+                          "phoneVerified", "email", "emailVerified", "webSessionId", "lastName", "dateOfBirth",
+                          "occurredAt", "unexpected")},
 )
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
@@ -279,6 +291,19 @@ def test_fuzzed_stitch_bodies_never_get_a_500_nor_store_garbage(fuzz_client: Any
                     assert value.strip() == value and value.lower() not in ("", "null", "undefined"), value
         finally:
             store.close()
+
+
+@settings(max_examples=400, deadline=None)
+@given(issuer=st.one_of(URLISH, TEXT.filter(lambda t: t is not None)), subject=st.text(max_size=20),
+       email=st.one_of(EMAILISH, st.text(max_size=40)), phone=st.one_of(PHONEISH, st.text(max_size=30)))
+def test_identifier_parsers_answer_an_identifier_or_an_identifier_error_only(issuer: str, subject: str, email: str,
+                                                                              phone: str) -> None:
+    """Whatever the text, a parser gives an identifier or IdentifierError (a 422 naming the field), never another
+    exception (a 500): the request-level fuzz above rarely builds a body valid enough to reach them."""
+    for parse in (lambda: normalize_oidc(issuer, subject), lambda: normalize_email(email),
+                  lambda: normalize_phone(phone, "US"), lambda: normalize_phone(phone, "GB")):
+        with contextlib.suppress(IdentifierError):
+            parse()
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
