@@ -198,7 +198,7 @@ class StitchingService:
             return repo.send_sms_stitch(conn, repo.SmsStitch(
                 idempotency_key=idempotency_key, request_hash=request_hash, saved_at=self.clock(), phone=phone,
                 conversation_id=conversation, now=now, new_profile_id=new_profile, request_id=request_id,
-                audit_detail=repo.audit_detail(_audit_detail(None)),
+                audit_detail=_DATA_ACTION_AUDIT_DETAIL,
                 matched_body=encode_body(_stitch_body("?", conversation, False, True,
                                                       outcome(Result.MATCHED, Reason.MATCHED), [])),
                 created_body=encode_body(_stitch_body(new_profile, conversation, True, True,
@@ -704,6 +704,9 @@ def _audit_detail(source: str | None, detail: dict[str, Any] | None = None) -> d
     if source is not None:
         found["source"] = source
     return found
+
+
+_DATA_ACTION_AUDIT_DETAIL = repo.audit_detail(_audit_detail(None))  # an audit row's detail text for a data action
 
 
 def _stitch_body(profile_id: str, conversation_id: str | None, created: bool, verified: bool,

@@ -216,23 +216,30 @@ class Connection:
         encoding (PostgreSQL's defaults since 9.1, read from the server's own report), a backslash is an ordinary
         character inside '...' and doubling ``'`` is the whole of quoting, which is what PQescapeLiteral produces
         for such a string; on any other connection libpq quotes it (PQescapeLiteral knows the settings)."""
-        if value is None:
-            return "NULL"
-        if isinstance(value, str):
+        kind = type(value)
+        if kind is str:
             if "\x00" in value:
                 raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
             if self._plain_quoting:
-                return "'" + value.replace("'", "''") + "'"
+                return "'" + str(value).replace("'", "''") + "'"
             assert self._escaping is not None
             return bytes(self._escaping.escape_literal(value.encode())).decode()
+        if value is None:
+            return "NULL"
+        if kind is int:
+            return str(value)
+        if kind is bool:
+            return "true" if value else "false"
+        if isinstance(value, str):  # a str subclass
+            return self._literal(str(value))
         if isinstance(value, bool):
             return "true" if value else "false"
         if isinstance(value, int):
-            return str(value)
+            return str(int(value))
         if isinstance(value, float):
             return repr(value) if math.isfinite(value) else f"'{value}'::float8"
         if isinstance(value, list | tuple):
-            return "ARRAY[" + ", ".join(self._literal(item) for item in value) + "]" if value else "'{}'"
+            return "ARRAY[" + ", ".join([self._literal(item) for item in value]) + "]" if value else "'{}'"
         raise psycopg.ProgrammingError(f"cannot send a {type(value).__name__} as an SQL literal")
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
