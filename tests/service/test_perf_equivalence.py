@@ -84,7 +84,10 @@ def ref_normalize_opaque(raw: str, kind: IdentifierType) -> tuple[str, str]:
 
 def ref_normalize_issuer(issuer: str) -> str:
     iss = ref_clean(issuer, IdentifierType.OIDC, "issuer").rstrip("/")
-    parts = urlsplit(iss)
+    try:  # the one deliberate change since: urlsplit's ValueError (a 500 then) is this IdentifierError (a 422)
+        parts = urlsplit(iss)
+    except ValueError:
+        raise IdentifierError("oidc issuer: must be an https URL", "issuer") from None
     if parts.scheme != "https" or not parts.netloc or not iss.startswith("https://"):
         raise IdentifierError("oidc issuer: must be an https URL", "issuer")
     if parts.query or parts.fragment or "|" in iss or "?" in iss or "#" in iss or any(ch.isspace() for ch in iss):
@@ -126,8 +129,7 @@ TEXT = st.one_of(st.text(alphabet=ALPHABET, max_size=24), st.text(max_size=12),
 
 
 def outcome(fn: Callable[..., object], *args: object) -> tuple[object, ...]:
-    """What a call gives: its value, its IdentifierError's message and part, or another ValueError's type and text
-    (``urlsplit`` raises one for an issuer such as ``https://[``)."""
+    """What a call gives: its value, its IdentifierError's message and part, or another ValueError's type and text."""
     try:
         value = fn(*args)
         return ("value", (value.value, value.raw) if isinstance(value, ids.Identifier) else value)
