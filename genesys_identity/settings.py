@@ -63,6 +63,17 @@ class Secret:
         return hash(("Secret", self._value))
 
 
+# The stack key of each of the integration type's names, and the ``OidcIntegrationSchema`` field it fills.
+OIDC_SCHEMA_KEYS: tuple[tuple[str, str], ...] = (
+    ("oidcDiscoveryUriProperty", "discovery_uri_property"),
+    ("oidcRefreshTokenLifetimeProperty", "refresh_token_lifetime_property"),
+    ("oidcCredentialSlot", "credential_slot"),
+    ("oidcCredentialType", "credential_type"),
+    ("oidcClientIdField", "client_id_field"),
+    ("oidcClientSecretField", "client_secret_field"),
+)
+
+
 @dataclass(frozen=True)
 class OidcIntegrationSchema:
     """The "OpenID Connect Messenger Configuration" integration type's names, read from the org with
@@ -510,14 +521,7 @@ def parse_settings(
         client_id=reader.read("oidcClientId", _text),
         client_secret=reader.secret("oidcClientSecret"),
         refresh_token_lifetime=reader.read("oidcRefreshTokenLifetime", _bounded(*REFRESH_TOKEN_LIFETIME)),
-        schema=OidcIntegrationSchema(
-            discovery_uri_property=reader.read("oidcDiscoveryUriProperty", parse_schema_name),
-            refresh_token_lifetime_property=reader.read("oidcRefreshTokenLifetimeProperty", parse_schema_name),
-            credential_slot=reader.read("oidcCredentialSlot", parse_schema_name),
-            credential_type=reader.read("oidcCredentialType", parse_schema_name),
-            client_id_field=reader.read("oidcClientIdField", parse_schema_name),
-            client_secret_field=reader.read("oidcClientSecretField", parse_schema_name),
-        ),
+        schema=OidcIntegrationSchema(**{field: reader.read(key, parse_schema_name) for key, field in OIDC_SCHEMA_KEYS}),
     )
     crm = reader.raw("crmProfileUrlTemplate")
     overlay = reader.raw("catalogOverlay")

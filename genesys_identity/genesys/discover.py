@@ -25,6 +25,7 @@ from typing import Any
 from genesys_identity.errors import GenesysIdentityError
 from genesys_identity.files import write_atomically
 from genesys_identity.genesys.rest import GenesysApiClient
+from genesys_identity.settings import OIDC_SCHEMA_KEYS, OidcIntegrationSchema
 
 TYPE_NAME = "OpenID Connect Messenger Configuration"
 PROJECT = "genesys-identity"
@@ -38,25 +39,13 @@ class DiscoveryError(GenesysIdentityError):
 class Discovery:
     type_id: str
     type_name: str
-    discovery_uri_property: str
-    refresh_token_lifetime_property: str
-    credential_slot: str
-    credential_type: str
-    client_id_field: str
-    client_secret_field: str
+    schema: OidcIntegrationSchema
     properties: dict[str, Any]  # the whole properties schema, printed for the record
 
     def settings(self) -> dict[str, str]:
         """The stack settings to pin, in ``Pulumi.<stack>.yaml`` key order."""
-        return {
-            "oidcIntegrationTypeId": self.type_id,
-            "oidcDiscoveryUriProperty": self.discovery_uri_property,
-            "oidcRefreshTokenLifetimeProperty": self.refresh_token_lifetime_property,
-            "oidcCredentialSlot": self.credential_slot,
-            "oidcCredentialType": self.credential_type,
-            "oidcClientIdField": self.client_id_field,
-            "oidcClientSecretField": self.client_secret_field,
-        }
+        return {"oidcIntegrationTypeId": self.type_id,
+                **{key: getattr(self.schema, field) for key, field in OIDC_SCHEMA_KEYS}}
 
 
 def _one(what: str, candidates: list[str], offered: list[str]) -> str:
@@ -109,8 +98,8 @@ def discover(client: GenesysApiClient, type_name: str = TYPE_NAME) -> Discovery:
     fields: dict[str, Any] = dict(by_name[credential_type].get("properties") or {})
     client_id = _one(f"field of the client id in {credential_type!r}", _matching(fields, r"client.?id"), sorted(fields))
     secret = _one(f"field of the client secret in {credential_type!r}", _matching(fields, r"secret"), sorted(fields))
-    return Discovery(type_id, str(kind.get("name")), discovery, lifetime, slot, credential_type, client_id, secret,
-                     properties)
+    return Discovery(type_id, str(kind.get("name")),
+                     OidcIntegrationSchema(discovery, lifetime, slot, credential_type, client_id, secret), properties)
 
 
 def report(found: Discovery) -> str:
