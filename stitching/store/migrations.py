@@ -329,11 +329,9 @@ END;
 $$;
 
 """ + _LEANER_SNAPSHOT + """
--- The first round trip of a stitch: the unit of work's advisory locks (ids sorted by the caller: two callers
--- lock in the same order), then the stored answer for its Idempotency-Key (a replay needs nothing else), else
--- everything the stitch decides on (stitch_snapshot, under those locks).
-CREATE OR REPLACE FUNCTION stitch_begin(p_locks BIGINT[], p_idempotency TEXT, p_types TEXT[], p_values TEXT[],
-                                        p_conversation TEXT, p_sessions TEXT[])
+-- How a stitch starts: the unit of work's advisory locks (ids sorted by the caller: two callers lock in the same
+-- order), then the stored answer for its Idempotency-Key, [operation, request_hash, status, response], or NULL.
+CREATE OR REPLACE FUNCTION stitch_recall(p_locks BIGINT[], p_idempotency TEXT)
 RETURNS JSONB LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     v_stored JSONB;
@@ -342,9 +340,21 @@ BEGIN
     IF p_idempotency IS NOT NULL THEN
         SELECT jsonb_build_array(operation, request_hash, status, response) INTO v_stored
           FROM idempotency WHERE key = p_idempotency;
-        IF FOUND THEN
-            RETURN jsonb_build_object('idempotency', v_stored);
-        END IF;
+    END IF;
+    RETURN v_stored;
+END;
+$$;
+
+-- The first round trip of a stitch: stitch_recall, and when there is no stored answer (a replay needs nothing
+-- else), everything the stitch decides on (stitch_snapshot, under those locks).
+CREATE OR REPLACE FUNCTION stitch_begin(p_locks BIGINT[], p_idempotency TEXT, p_types TEXT[], p_values TEXT[],
+                                        p_conversation TEXT, p_sessions TEXT[])
+RETURNS JSONB LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    v_stored JSONB := stitch_recall(p_locks, p_idempotency);
+BEGIN
+    IF v_stored IS NOT NULL THEN
+        RETURN jsonb_build_object('idempotency', v_stored);
     END IF;
     RETURN jsonb_build_object('idempotency', NULL,
                               'snapshot', stitch_snapshot(p_types, p_values, p_conversation, p_sessions));
@@ -369,19 +379,14 @@ CREATE OR REPLACE FUNCTION stitch_sms(
     p_created TEXT, p_outbox_kinds TEXT[], p_outbox_payloads TEXT[]
 ) RETURNS JSONB LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    v_stored JSONB;
+    v_stored JSONB := stitch_recall(p_locks, p_idempotency);  -- migration 5
     v_owner TEXT;
     v_again TEXT;
     v_target TEXT;
     v_body TEXT;
 BEGIN
-    PERFORM pg_advisory_xact_lock(lock_id) FROM unnest(p_locks) AS lock_id;  -- in array order, one statement
-    IF p_idempotency IS NOT NULL THEN
-        SELECT jsonb_build_array(operation, request_hash, status, response) INTO v_stored
-          FROM idempotency WHERE key = p_idempotency;
-        IF FOUND THEN
-            RETURN jsonb_build_object('stored', v_stored);
-        END IF;
+    IF v_stored IS NOT NULL THEN
+        RETURN jsonb_build_object('stored', v_stored);
     END IF;
     PERFORM 1 FROM conversations WHERE id = p_conversation;
     IF FOUND THEN
