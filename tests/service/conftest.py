@@ -242,3 +242,20 @@ def spy_round_trips(monkeypatch: pytest.MonkeyPatch) -> list[list[bytes]]:
 
     monkeypatch.setattr(engine.Connection, "_statements", spy)
     return sent
+
+
+@pytest.fixture
+def new_pg_store(postgres_server: PostgresServer) -> Iterator[Callable[[], tuple[Store, str]]]:
+    """Makes migrated PostgreSQL stores, each on a database of its own: ``(store, url)``; closed after the test."""
+    stores: list[Store] = []
+
+    def make() -> tuple[Store, str]:
+        url = postgres_server.new_database()
+        store = Store(url, 2)
+        stores.append(store)
+        store.migrate()
+        return store, url
+
+    yield make
+    for store in stores:
+        store.close()

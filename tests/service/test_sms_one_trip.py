@@ -15,7 +15,7 @@ import pytest
 from stitching.errors import StitchingError
 from stitching.service import EnrollRequest, RecordRequest, StitchingService, StitchRequest
 from stitching.store import Store
-from tests.service.conftest import ISSUER, Clock, PostgresServer, make_settings, spy_round_trips
+from tests.service.conftest import ISSUER, Clock, make_settings, spy_round_trips
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 TABLES = ("profiles", "links", "claims", "web_sessions", "conversations", "merges", "idempotency", "audit", "outbox")
@@ -78,17 +78,12 @@ def _canonical(answers: list[Any], rows: dict[str, list[tuple[Any, ...]]]) -> tu
 
 
 @pytest.fixture
-def run(postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Any]]:
-    stores: list[Store] = []
-
+def run(new_pg_store: Callable[[], tuple[Store, str]], monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Any]]:
     def run_corpus(one_trip: bool, mirror: bool) -> tuple[Any, ...]:
         if not one_trip:
             monkeypatch.setattr(StitchingService, "_sms_one_trip", lambda *args: None)
         round_trips = spy_round_trips(monkeypatch)
-        url = postgres_server.new_database()
-        store = Store(url, 2)
-        stores.append(store)
-        store.migrate()
+        store, url = new_pg_store()
         clock = Clock()
         service = StitchingService(store, make_settings(url), clock=clock)
         service.mirror = mirror
@@ -99,8 +94,6 @@ def run(postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> Ite
         return (*_canonical(answers, _rows(url)), metrics, [statement for trip in round_trips for statement in trip])
 
     yield run_corpus
-    for store in stores:
-        store.close()
 
 
 @pytest.mark.parametrize("mirror", [False, True], ids=["plain", "genesys-mirror"])
@@ -121,22 +114,18 @@ def test_one_call_answers_writes_and_counts_what_the_full_unit_of_work_does(run:
     assert sms_calls >= 10 and not any(b"stitch_sms(" in call for call in full_calls)
 
 
-def test_a_text_is_one_round_trip(postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_text_is_one_round_trip(new_pg_store: Callable[[], tuple[Store, str]],
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """BEGIN, the call and COMMIT go to the server together, for a new sender and for a returning one."""
-    url = postgres_server.new_database()
-    store = Store(url, 1)
-    store.migrate()
+    store, url = new_pg_store()
     round_trips = spy_round_trips(monkeypatch)
-    try:
-        service = StitchingService(store, make_settings(url), clock=Clock())
-        for conversation in ("t1", "t2"):
-            round_trips.clear()
-            body = service.stitch(StitchRequest(channel="sms", conversation_id=conversation, phone="+12025550101",
-                                                phone_verified=True), f"key-{conversation}").body
-            assert len(round_trips) == 1, round_trips
-            (statements,) = round_trips
-            assert len(statements) == 3 and statements[0] == b"BEGIN" and statements[2] == b"COMMIT"
-            assert statements[1].startswith(b"SELECT stitch_sms(")
-        assert body["decision"] == "matched"
-    finally:
-        store.close()
+    service = StitchingService(store, make_settings(url), clock=Clock())
+    for conversation in ("t1", "t2"):
+        round_trips.clear()
+        body = service.stitch(StitchRequest(channel="sms", conversation_id=conversation, phone="+12025550101",
+                                            phone_verified=True), f"key-{conversation}").body
+        assert len(round_trips) == 1, round_trips
+        (statements,) = round_trips
+        assert len(statements) == 3 and statements[0] == b"BEGIN" and statements[2] == b"COMMIT"
+        assert statements[1].startswith(b"SELECT stitch_sms(")
+    assert body["decision"] == "matched"

@@ -18,7 +18,7 @@ from stitching.store import Store
 from stitching.store import engine as store_engine
 from stitching.store.migrations import MIGRATIONS
 from stitching.store.writes import KINDS, render_stitch_write
-from tests.service.conftest import ISSUER, Clock, PostgresServer, make_settings, spy_round_trips
+from tests.service.conftest import ISSUER, Clock, make_settings, spy_round_trips
 
 TABLES = {
     "profiles": "id", "links": "type, value", "claims": "type, value, profile_id", "web_sessions": "id",
@@ -76,9 +76,8 @@ def _tables(url: str) -> dict[str, list[tuple[Any, ...]]]:
 
 
 @pytest.fixture
-def run_journey(postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[bool], Any]]:
-    stores: list[Store] = []
-
+def run_journey(new_pg_store: Callable[[], tuple[Store, str]],
+                monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[bool], Any]]:
     def run(combined: bool, plain_quoting: bool = True) -> tuple[list[Any], dict[str, list[tuple[Any, ...]]], list[bytes]]:
         counter = itertools.count()
         if not plain_quoting:
@@ -86,10 +85,7 @@ def run_journey(postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
         monkeypatch.setattr(service_module, "new_id", lambda: str(uuid.UUID(int=next(counter))))
         monkeypatch.setattr(store_engine.Connection, "combine_writes", combined)
         round_trips = spy_round_trips(monkeypatch)
-        url = postgres_server.new_database()
-        store = Store(url, 2)
-        stores.append(store)
-        store.migrate()
+        store, url = new_pg_store()
         clock = Clock()
         service = StitchingService(store, make_settings(url), clock=clock)
         service.mirror = True  # the Genesys mirror's outbox rows too
@@ -97,8 +93,6 @@ def run_journey(postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
         return answers, _tables(url), [statement for trip in round_trips for statement in trip]
 
     yield run
-    for store in stores:
-        store.close()
 
 
 @pytest.mark.parametrize("plain_quoting", [True, False], ids=["doubled-quotes", "libpq-quoting"])
@@ -115,39 +109,28 @@ def test_one_call_writes_exactly_what_the_statements_write(run_journey: Callable
     assert not any(b"stitch_write(" in s for s in plain_sent)
 
 
-def test_a_failing_row_in_a_call_fails_the_unit_of_work_like_its_statement(postgres_server: PostgresServer) -> None:
+def test_a_failing_row_in_a_call_fails_the_unit_of_work_like_its_statement(
+        new_pg_store: Callable[[], tuple[Store, str]]) -> None:
     """A duplicate link inside a stitch_write call fails the unit of work as the plain INSERT does (a unique
     violation, which the service retries) and leaves nothing behind."""
-    url = postgres_server.new_database()
-    store = Store(url, 1)
-    store.migrate()
+    store, url = new_pg_store()
     link = next(k for k in KINDS if k.name == "link")
     profile = next(k for k in KINDS if k.name == "profile")
-    try:
-        with pytest.raises(RetryTransaction, match="links_pkey"), store.unit_of_work(["id:phone:+1"]) as conn:
-            conn.write(profile, ("p1", 1))
-            conn.write(link, ("phone", "+1", "+1", "p1", True, "r", 1))
-            conn.write(link, ("phone", "+1", "+1", "p1", True, "r", 1))
-        assert _tables(url)["profiles"] == []
-    finally:
-        store.close()
+    with pytest.raises(RetryTransaction, match="links_pkey"), store.unit_of_work(["id:phone:+1"]) as conn:
+        conn.write(profile, ("p1", 1))
+        conn.write(link, ("phone", "+1", "+1", "p1", True, "r", 1))
+        conn.write(link, ("phone", "+1", "+1", "p1", True, "r", 1))
+    assert _tables(url)["profiles"] == []
 
 
-def test_stitch_snapshot_reads_what_migration_4_read(postgres_server: PostgresServer) -> None:
+def test_stitch_snapshot_reads_what_migration_4_read(new_pg_store: Callable[[], tuple[Store, str]]) -> None:
     """Migration 5 redefines stitch_snapshot with fewer statements; on every state the journey leaves, for every
     identifier, conversation and session (and combinations, unknown ones included), it answers as migration 4's."""
-    url = postgres_server.new_database()
-    store = Store(url, 1)
-    store.migrate()
-    store.close()
+    store, url = new_pg_store()
     first = next(m for m in MIGRATIONS if m.version == 4).postgresql
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(first.replace("FUNCTION stitch_snapshot(", "FUNCTION stitch_snapshot_v4(").encode())
-        journey_store = Store(url, 1)
-        try:
-            _journey(StitchingService(journey_store, make_settings(url), clock=Clock()), Clock())
-        finally:
-            journey_store.close()
+        _journey(StitchingService(store, make_settings(url), clock=Clock()), Clock())
         keys = conn.execute("SELECT type, value FROM links UNION SELECT 'phone', '+19999999999' ORDER BY 1, 2").fetchall()
         conversations = [row[0] for row in conn.execute("SELECT id FROM conversations ORDER BY id")] + ["nope", None]
         sessions = [[row[0]] for row in conn.execute("SELECT id FROM web_sessions ORDER BY id")] + [[], ["nope"]]
