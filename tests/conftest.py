@@ -4,13 +4,40 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from genesys_identity.genesys.rest import ClientCredentials, GenesysApiClient
 from tests.fakes.genesys_api import CLIENT_ID, CLIENT_SECRET, FakeGenesys, serve
 
+if TYPE_CHECKING:
+    from genesys_identity.plan import Plan
+    from genesys_identity.settings import StackSettings
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_dev_settings() -> StackSettings:
+    """The shipped dev stack's settings, read as the program reads them (secrets by their environment names)."""
+    from genesys_identity.settings import KEYS, parse_settings
+    from genesys_identity.stackfile import StackFileSource
+
+    source = StackFileSource(ROOT, "dev", tuple(s.key for s in KEYS if s.secret))
+    return parse_settings(source, stack="dev", project=source.project)
+
+
+@pytest.fixture(scope="module")
+def dev_settings() -> StackSettings:
+    return load_dev_settings()
+
+
+@pytest.fixture(scope="module")
+def dev_plan() -> Plan:
+    """The dev stack's offline plan (Pulumi's mocks), once per test module."""
+    from genesys_identity.plan import evaluate
+
+    return evaluate(ROOT, "dev")
 
 
 @pytest.fixture

@@ -12,18 +12,12 @@ import pytest
 from genesys_identity.actions import checks, definitions
 from genesys_identity.actions.definitions import ActionDefinition, ActionDefinitionError
 from genesys_identity.catalog import load as load_catalog
-from genesys_identity.plan import MASK, Plan, evaluate
-from tests.conftest import ROOT
+from genesys_identity.plan import MASK, Plan
 
 
 @pytest.fixture(scope="module")
 def shipped() -> list[ActionDefinition]:
     return definitions.load_all()
-
-
-@pytest.fixture(scope="module")
-def dev_plan() -> Plan:
-    return evaluate(ROOT, "dev")
 
 
 def broken(shipped: list[ActionDefinition], name: str, change: Any) -> ActionDefinition:

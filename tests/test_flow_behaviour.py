@@ -36,17 +36,6 @@ Guard = tuple[str, str]  # (decision condition, branch) or ("callData <name>", p
 GREETING = r'Append\("(?P<pre>[^"]*)", ToDisplayString\(Left\(Flow\.\w+, (?P<n>\d+)\)\), "(?P<suf>[^"]*)"\)'
 
 
-@pytest.fixture(scope="module")
-def dev_settings() -> StackSettings:
-    source = StackFileSource(ROOT, "dev", tuple(s.key for s in KEYS if s.secret))
-    return parse_settings(source, stack="dev", project=source.project)
-
-
-@pytest.fixture(scope="module")
-def dev_plan() -> Plan:
-    return evaluate(ROOT, "dev")
-
-
 def rendered(settings: StackSettings, directory: Path = FLOWS_DIR) -> dict[str, dict[str, Any]]:
     return {f.spec.output: yaml.safe_load(f.text) for f in render(settings, load_catalog(), load_all(), directory)}
 

@@ -20,18 +20,12 @@ from genesys_identity.architect.executor import DataActionService, run_flow
 from genesys_identity.architect.trace import Trace
 from genesys_identity.catalog import load as load_catalog
 from genesys_identity.flows.render import render
-from genesys_identity.settings import KEYS, StackSettings, parse_settings
-from genesys_identity.stackfile import StackFileSource
-from tests.conftest import ROOT
+from genesys_identity.settings import StackSettings
+from tests.conftest import load_dev_settings
 
 AGENT = "6b1f0c2e-4d7a-4c39-9f3e-2a8d5e7b1c90"
 PHONE = "+13125557788"
 SMS_QUEUE = "Acme Dev SMS Support"
-
-
-def dev_settings() -> StackSettings:
-    source = StackFileSource(ROOT, "dev", tuple(s.key for s in KEYS if s.secret))
-    return parse_settings(source, stack="dev", project=source.project)
 
 
 def rendered(settings: StackSettings) -> dict[str, str]:
@@ -40,7 +34,7 @@ def rendered(settings: StackSettings) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def flows() -> dict[str, str]:
-    return rendered(dev_settings())
+    return rendered(load_dev_settings())
 
 
 class Service:
@@ -113,7 +107,7 @@ def test_an_authenticated_session_sends_its_subject_as_verified(run: Run) -> Non
 
 
 def test_the_email_claim_is_verified_only_for_an_authenticated_session_of_a_trusting_stack() -> None:
-    trusting = rendered(replace(dev_settings(), trust_email_claim=True))["web-messaging.yaml"]
+    trusting = rendered(replace(load_dev_settings(), trust_email_claim=True))["web-messaging.yaml"]
 
     def email_verified(start: dict[str, Any]) -> Any:
         service = Service()

@@ -14,20 +14,8 @@ from genesys_identity.catalog import load as load_catalog
 from genesys_identity.flows.check import check_flow, data_action_calls
 from genesys_identity.flows.render import FLOWS_DIR, FlowRenderError, RenderedFlow, render
 from genesys_identity.plan import Plan, evaluate
-from genesys_identity.settings import KEYS, StackSettings, parse_settings
-from genesys_identity.stackfile import StackFileSource
+from genesys_identity.settings import StackSettings
 from tests.conftest import ROOT
-
-
-@pytest.fixture(scope="module")
-def dev_settings() -> StackSettings:
-    source = StackFileSource(ROOT, "dev", tuple(s.key for s in KEYS if s.secret))
-    return parse_settings(source, stack="dev", project=source.project)
-
-
-@pytest.fixture(scope="module")
-def dev_plan() -> Plan:
-    return evaluate(ROOT, "dev")
 
 
 def problems_of(settings: StackSettings, flows: list[RenderedFlow]) -> list[str]:

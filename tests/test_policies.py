@@ -18,11 +18,6 @@ from genesys_identity.policies import Resource
 from tests.conftest import ROOT
 
 
-@pytest.fixture(scope="module")
-def dev_plan() -> Plan:
-    return evaluate(ROOT, "dev")
-
-
 def urn(stack: str, token: str, name: str) -> str:
     return f"urn:pulumi:{stack}::genesys-identity::{token}::{name}"
 

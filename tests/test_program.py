@@ -11,12 +11,6 @@ from genesys_identity.catalog import load
 from genesys_identity.errors import GenesysIdentityError
 from genesys_identity.plan import MASK, Plan, evaluate
 from genesys_identity.renderers.catalog_artifacts import digest
-from tests.conftest import ROOT
-
-
-@pytest.fixture(scope="module")
-def dev_plan() -> Plan:
-    return evaluate(ROOT, "dev")
 
 
 def by_name(plan: Plan) -> dict[str, dict[str, Any]]:
