@@ -289,14 +289,6 @@ def test_a_missing_required_input_fails_the_action_not_the_flow(live: DataAction
     assert trace.participant_data == {"routingDecision": "failure"} and "input contract" in str(trace.calls[0].error)
 
 
-@pytest.fixture
-def silent_server() -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(8)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-
 def test_a_slow_service_takes_the_timeout_path_within_the_flows_timeout(silent_server: str) -> None:
     service = DataActionService(silent_server, {"token": "x" * 24})
     trace = run(context_call({"lit": {"milliseconds": 300}}), service=service)

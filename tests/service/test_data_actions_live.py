@@ -3,7 +3,6 @@ executor evaluates the flow's own bindings), executed by the runner against the 
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -99,15 +98,6 @@ def test_a_wrong_credential_fails_every_call_and_the_customer_still_reaches_the_
     assert trace.calls and all(c.status == "failure" and str(c.error).startswith("401") for c in trace.calls)
     assert trace.outcome is not None and trace.outcome.kind == "transfer"
     assert trace.outcome.queue == flows.settings.queues.sms
-
-
-@pytest.fixture
-def silent_server() -> Iterator[str]:
-    """A server that accepts connections and never answers."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(8)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 def test_a_service_that_never_answers_gives_a_timeout_or_failure_path_within_the_timeouts(
